@@ -1,0 +1,72 @@
+# Build, test and demo targets for devd. `make` alone lists them.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+
+GO ?= go
+BIN_DIR := bin
+DEVD := $(BIN_DIR)/devd
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+# The whole suite, end-to-end tests included, must finish within this.
+TEST_TIMEOUT ?= 40m
+# A staticcheck release that builds with the Go version in go.mod.
+STATICCHECK_VERSION ?= v0.8.2
+EXAMPLE_COMPOSE := examples/microservices/compose.yaml
+BENCH_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help build install test test-unit lint demo demo-down bench clean
+
+help: ## List the targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+build: ## Build a static bin/devd
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(DEVD) ./cmd/devd
+
+install: build ## Install bin/devd into PREFIX/bin (PREFIX=/usr/local)
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 0755 $(DEVD) "$(DESTDIR)$(PREFIX)/bin/devd"
+
+# The end-to-end tests build their images on DEVD_NODE_IMAGE; when an engine
+# responds, scripts/node-image.sh finds or builds one. Without an engine they
+# skip, or fail when DEVD_E2E=1 says an engine must be there.
+test: ## Run every test with the race detector (end-to-end tests need Docker)
+	@if docker version >/dev/null 2>&1; then \
+		DEVD_NODE_IMAGE="$$(scripts/node-image.sh | tail -n 1)"; \
+		export DEVD_NODE_IMAGE; \
+		echo "DEVD_NODE_IMAGE=$$DEVD_NODE_IMAGE"; \
+	else \
+		echo "no Docker engine responds: end-to-end tests will skip (DEVD_E2E=1 makes them fail)"; \
+	fi; \
+	echo "$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./..."; \
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+test-unit: ## Run the short tests only (no Docker needed)
+	$(GO) test -short -race -count=1 ./...
+
+lint: ## Run go vet, staticcheck and a go mod tidy check
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	@# -diff prints what tidy would change and fails, without writing go.mod.
+	$(GO) mod tidy -diff
+
+demo: build ## Start the example stack and run devd on it
+	scripts/install-compose.sh
+	DEVD_NODE_IMAGE="$$(scripts/node-image.sh | tail -n 1)"; \
+	export DEVD_NODE_IMAGE; \
+	docker compose -f $(EXAMPLE_COMPOSE) up -d --build; \
+	echo "devd runs in the foreground; stop it with Ctrl-C, then 'make demo-down'"; \
+	$(DEVD) -f $(EXAMPLE_COMPOSE)
+
+demo-down: ## Stop the example stack and remove its containers and volumes
+	docker compose -f $(EXAMPLE_COMPOSE) --profile '*' down --volumes --remove-orphans
+
+# The benchmark program compares devd with the tools users pick instead.
+bench: ## Run the benchmarks (pass options in BENCH_ARGS)
+	$(GO) run ./bench/cmd/devd-bench $(BENCH_ARGS)
+
+clean: ## Remove build and test output
+	rm -rf $(BIN_DIR) coverage.out coverage.html test-output
