@@ -1,0 +1,213 @@
+package compose
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// bindTriggers derives the zero-configuration triggers of a service: one
+// restart trigger per bind mount of a folder inside the project. Bind
+// mounts of files, of folders outside the project (the Docker socket, a
+// shared cache) and of sources that do not exist are not watched.
+func (d *deriver) bindTriggers(sc types.ServiceConfig) ([]Trigger, []string) {
+	var triggers []Trigger
+	var warnings []string
+	for i, v := range sc.Volumes {
+		if v.Type != types.VolumeTypeBind || v.Source == "" || v.Target == "" {
+			continue
+		}
+		src := resolvePath(v.Source, d.project.WorkingDir)
+		if !within(d.projectDir, src) {
+			continue
+		}
+		fi, err := os.Stat(src)
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("service %q: volumes[%d]: bind mount source %s cannot be read and is not watched: %v", sc.Name, i, src, err))
+			continue
+		}
+		if !fi.IsDir() {
+			continue
+		}
+		target := containerPath(v.Target)
+		triggers = append(triggers, Trigger{
+			Source:      SourceBindMount,
+			Index:       i,
+			Action:      ActionRestart,
+			Path:        src,
+			Target:      target,
+			BindMounted: true,
+			Hidden:      d.hidden(sc, i, src, target),
+		})
+	}
+	return triggers, warnings
+}
+
+// developTriggers reads a service's `develop.watch` triggers. Triggers with
+// actions devd does not carry out yet are skipped and described in the
+// returned notes.
+func (d *deriver) developTriggers(sc types.ServiceConfig) ([]Trigger, []string, error) {
+	var triggers []Trigger
+	var notes []string
+	for j, w := range sc.Develop.Watch {
+		key := fmt.Sprintf("develop.watch[%d]", j)
+		action := Action(w.Action)
+		switch action {
+		case ActionSync, ActionRestart, ActionSyncRestart:
+		case ActionRebuild, ActionSyncExec:
+			notes = append(notes, fmt.Sprintf("%s: action %s is not supported yet; the trigger is skipped", key, action))
+			continue
+		default:
+			notes = append(notes, fmt.Sprintf("%s: unknown action %q; the trigger is skipped", key, w.Action))
+			continue
+		}
+
+		if w.Path == "" {
+			return nil, nil, &ConfigError{Service: sc.Name, Key: key + ".path", Message: "is required: the host path to watch"}
+		}
+		hostPath := resolvePath(w.Path, d.project.WorkingDir)
+		if _, err := os.Stat(hostPath); err != nil {
+			msg := fmt.Sprintf("%s cannot be read: %v", hostPath, err)
+			if errors.Is(err, os.ErrNotExist) {
+				msg = fmt.Sprintf("%s does not exist: create it or correct the path", hostPath)
+			}
+			return nil, nil, &ConfigError{Service: sc.Name, Key: key + ".path", Message: msg, Err: err}
+		}
+
+		var target string
+		if w.Target != "" {
+			target = containerPath(w.Target)
+		}
+		t := Trigger{
+			Source:      SourceDevelopWatch,
+			Index:       j,
+			Action:      action,
+			Path:        hostPath,
+			Target:      target,
+			BindMounted: d.bindMounted(sc, hostPath, target),
+			Ignore:      w.Ignore,
+			Include:     w.Include,
+		}
+		if target != "" {
+			t.Hidden = d.hidden(sc, -1, hostPath, target)
+		}
+		triggers = append(triggers, t)
+	}
+	return triggers, notes, nil
+}
+
+// bindMounted reports whether a trigger's files are already visible in the
+// container through a bind mount of the service. That is the case when the
+// trigger's target lies in a bind mount's target, or when its host path
+// lies in a bind mount's source and maps to the same container path (or
+// the trigger has no target). Files are never copied into a bind mount,
+// because the copy would write through to the host.
+func (d *deriver) bindMounted(sc types.ServiceConfig, hostPath, target string) bool {
+	for _, v := range sc.Volumes {
+		if v.Type != types.VolumeTypeBind || v.Target == "" {
+			continue
+		}
+		bindTarget := containerPath(v.Target)
+		if target != "" && withinSlash(bindTarget, target) {
+			return true
+		}
+		src := resolvePath(v.Source, d.project.WorkingDir)
+		if !within(src, hostPath) {
+			continue
+		}
+		if target == "" || target == mapPath(src, bindTarget, hostPath) {
+			return true
+		}
+	}
+	return false
+}
+
+// hidden returns the host folders under root that other mounts of the
+// service hide from the container: volumes, tmpfs and image mounts whose
+// target lies under target, and bind mounts there of another host folder.
+// except is the index of the mount that root comes from, or -1.
+func (d *deriver) hidden(sc types.ServiceConfig, except int, root, target string) []string {
+	var out []string
+	add := func(mountTarget string) string {
+		mt := containerPath(mountTarget)
+		if mt == target || !withinSlash(target, mt) {
+			return ""
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(mt, target), "/")
+		host := filepath.Join(root, filepath.FromSlash(rel))
+		for _, h := range out {
+			if h == host {
+				return ""
+			}
+		}
+		return host
+	}
+
+	for i, v := range sc.Volumes {
+		if i == except || v.Target == "" {
+			continue
+		}
+		host := add(v.Target)
+		if host == "" {
+			continue
+		}
+		if v.Type == types.VolumeTypeBind && resolvePath(v.Source, d.project.WorkingDir) == host {
+			// The same host folder at the same place: nothing is hidden.
+			continue
+		}
+		out = append(out, host)
+	}
+	for _, t := range sc.Tmpfs {
+		mountTarget, _, _ := strings.Cut(t, ":")
+		if host := add(mountTarget); host != "" {
+			out = append(out, host)
+		}
+	}
+	return out
+}
+
+// containerPath cleans a container path, with forward slashes.
+func containerPath(p string) string {
+	return path.Clean(filepath.ToSlash(p))
+}
+
+// mapPath maps a host path under a bind mount's source to the container
+// path the mount shows it at.
+func mapPath(source, target, hostPath string) string {
+	rel, err := filepath.Rel(source, hostPath)
+	if err != nil {
+		return ""
+	}
+	return path.Join(target, filepath.ToSlash(rel))
+}
+
+// within reports whether the host path p is root or lies under it. Both
+// are clean absolute paths.
+func within(root, p string) bool {
+	if root == "" {
+		return false
+	}
+	if p == root {
+		return true
+	}
+	if root == string(filepath.Separator) {
+		return strings.HasPrefix(p, root)
+	}
+	return strings.HasPrefix(p, root+string(filepath.Separator))
+}
+
+// withinSlash is within for container paths.
+func withinSlash(root, p string) bool {
+	if p == root {
+		return true
+	}
+	if root == "/" {
+		return strings.HasPrefix(p, "/")
+	}
+	return strings.HasPrefix(p, root+"/")
+}

@@ -1,0 +1,209 @@
+// Package compose loads a Compose project the way `docker compose` does and
+// derives, for each service, the rules devd applies to it: which host folders
+// to watch, where their files go in the container, how to restart the service
+// and which debug ports to proxy.
+package compose
+
+import "time"
+
+// Action is what a change matched by a Trigger makes devd do. The values are
+// the ones Compose uses in `develop.watch`.
+type Action string
+
+// Actions of a watch trigger.
+const (
+	ActionSync        Action = "sync"
+	ActionRestart     Action = "restart"
+	ActionSyncRestart Action = "sync+restart"
+	ActionRebuild     Action = "rebuild"
+	ActionSyncExec    Action = "sync+exec"
+)
+
+// Syncs reports whether the action copies changed files into the container.
+func (a Action) Syncs() bool {
+	return a == ActionSync || a == ActionSyncRestart || a == ActionSyncExec
+}
+
+// Restarts reports whether the action restarts the service.
+func (a Action) Restarts() bool {
+	return a == ActionRestart || a == ActionSyncRestart
+}
+
+// RestartKind is how devd restarts a service.
+type RestartKind string
+
+// Restart kinds accepted by `x-devd.restart`.
+const (
+	RestartContainer RestartKind = "container"
+	RestartSignal    RestartKind = "signal"
+	RestartNone      RestartKind = "none"
+)
+
+// RestartMode is a service's restart mode. Signal is set only for
+// RestartSignal and holds a name such as "SIGHUP".
+type RestartMode struct {
+	Kind   RestartKind
+	Signal string
+}
+
+// String returns the mode as written in `x-devd.restart`.
+func (m RestartMode) String() string {
+	if m.Kind == RestartSignal {
+		return "signal:" + m.Signal
+	}
+	return string(m.Kind)
+}
+
+// TriggerSource tells where a trigger came from.
+type TriggerSource string
+
+// Trigger sources.
+const (
+	// SourceBindMount is a zero-configuration trigger derived from a bind mount.
+	SourceBindMount TriggerSource = "bind-mount"
+	// SourceDevelopWatch is a trigger from the service's `develop.watch`.
+	SourceDevelopWatch TriggerSource = "develop.watch"
+)
+
+// Trigger is one watched host folder of a service and what a change under it
+// does. Paths are absolute and cleaned, with symlinks resolved.
+type Trigger struct {
+	// Source tells whether the trigger was derived from a bind mount or read
+	// from `develop.watch`.
+	Source TriggerSource
+	// Index is the trigger's position in `develop.watch`, or the bind mount's
+	// position in `volumes`; it is used in messages.
+	Index int
+	// Action is what a change does.
+	Action Action
+	// Path is the watched host path: a folder, or a single file for a
+	// `develop.watch` trigger whose path is a file.
+	Path string
+	// Target is the container path that Path maps to, with forward slashes.
+	// It is empty when the trigger does not sync.
+	Target string
+	// BindMounted is true when Target (or the whole of Path) is already
+	// visible in the container through a bind mount, so files are never
+	// copied for this trigger.
+	BindMounted bool
+	// Ignore holds the trigger's own `ignore` patterns, relative to Path.
+	Ignore []string
+	// Include holds the trigger's `include` patterns, relative to Path. When
+	// non-empty, only matching paths count.
+	Include []string
+	// Hidden holds host folders under Path that another mount hides from the
+	// container (a host node_modules under an anonymous volume). They are not
+	// watched.
+	Hidden []string
+}
+
+// DebugPort is a debug port of a service that devd proxies to the host.
+type DebugPort struct {
+	// Port is the port inside the container.
+	Port int
+	// Runtime is "node", "go" or "" when unknown.
+	Runtime string
+	// Listen is the requested host address ("127.0.0.1:19229"), or empty to
+	// let devd pick 127.0.0.1 and the first free port from Port upwards.
+	Listen string
+	// AllowRemote permits a Listen address that is not loopback.
+	AllowRemote bool
+	// Detected is true when the port was found in the service's command
+	// rather than declared in `x-devd.debug`.
+	Detected bool
+	// LoopbackOnly is true when the detected debugger listens on 127.0.0.1
+	// inside the container (`--inspect` with no host), which the host cannot
+	// reach; devd warns and says how to fix the command.
+	LoopbackOnly bool
+}
+
+// Service holds what devd does for one Compose service.
+type Service struct {
+	// Name is the Compose service name.
+	Name string
+	// Watch is false when devd leaves the service alone (`x-devd.watch:
+	// false`, or nothing to watch and no debug port). With `x-devd.watch:
+	// false`, Triggers is empty but Debug still lists the service's ports.
+	Watch bool
+	// Restart is the service's restart mode.
+	Restart RestartMode
+	// StopSignal is the service's `stop_signal`, "SIGTERM" when unset.
+	StopSignal string
+	// StopGracePeriod is the service's `stop_grace_period`, 10 s when unset.
+	StopGracePeriod time.Duration
+	// Triggers are the service's watch triggers in declaration order.
+	Triggers []Trigger
+	// Debug holds the debug ports to proxy, sorted by Port.
+	Debug []DebugPort
+	// BuildContext is the absolute build context folder, empty when the
+	// service has no `build:` section.
+	BuildContext string
+	// DockerignorePatterns are the patterns of the build context's
+	// `.dockerignore` (or of `<Dockerfile>.dockerignore` when present), in
+	// file order, applied to triggers whose Path lies in the build context.
+	DockerignorePatterns []string
+	// User is the `user` the service runs as, empty for the image default.
+	User string
+	// Ports lists the service's published ports, used to tell the user
+	// when Docker already publishes a debug port.
+	Ports []PublishedPort
+	// Unsupported lists human-readable notes about triggers that were
+	// skipped (for example a `rebuild` trigger), reported once at start.
+	Unsupported []string
+}
+
+// PublishedPort is one `ports:` entry of a service.
+type PublishedPort struct {
+	// Target is the port inside the container.
+	Target int
+	// HostIP is the host address the port is published on, empty for all.
+	HostIP string
+	// Published is the host port, or 0 when Docker picks one. For a range,
+	// it is the first port of the range.
+	Published int
+}
+
+// Project is a loaded Compose project with devd's rules.
+type Project struct {
+	// Name is the Compose project name.
+	Name string
+	// WorkingDir is the project directory.
+	WorkingDir string
+	// ConfigFiles are the absolute paths of the Compose files that were
+	// loaded, in order.
+	ConfigFiles []string
+	// EnvFiles are the absolute paths of the env files that were read
+	// (`.env` and `--env-file`) and exist.
+	EnvFiles []string
+	// Services holds every service of the project that is selected
+	// (named on the command line, or all when none is named) and enabled by
+	// its profiles, sorted by Name. Services with Watch false are included.
+	Services []Service
+}
+
+// Options selects the Compose project, with the meaning of the `docker
+// compose` flags of the same names. The zero value loads the project found
+// from the current directory.
+type Options struct {
+	// Files are the `-f/--file` values; empty means COMPOSE_FILE or the
+	// default file names searched in WorkingDir and its parents.
+	Files []string
+	// ProjectName is `-p/--project-name`; empty means COMPOSE_PROJECT_NAME
+	// or the default name.
+	ProjectName string
+	// ProjectDirectory is `--project-directory`.
+	ProjectDirectory string
+	// Profiles are the `--profile` values. As in Compose, COMPOSE_PROFILES
+	// is read only when none is given.
+	Profiles []string
+	// EnvFiles are the `--env-file` values.
+	EnvFiles []string
+	// WorkingDir is the directory to resolve relative paths and search
+	// Compose files from; empty means the process's current directory.
+	WorkingDir string
+	// Services names the services to supervise; empty means all.
+	Services []string
+	// Environ is the OS environment to read, as "KEY=value" entries. Nil
+	// means os.Environ(), and an empty slice an empty environment.
+	Environ []string
+}
