@@ -1,0 +1,137 @@
+package plan
+
+import (
+	"path/filepath"
+	"sort"
+
+	filesync "github.com/devdtool/devd/sync"
+)
+
+// MaxReasons caps how many changed paths a Work keeps to explain a restart.
+const MaxReasons = 5
+
+// Work is what one batch asks of one service.
+type Work struct {
+	// Service is the service name.
+	Service string
+	// Changes are the host paths to bring into the service's containers,
+	// each with the tree that maps it. Whether a change is a copy or a
+	// delete is decided when it is applied, from the host's current state.
+	Changes []filesync.Change
+	// Restart is true when a matched rule restarts the service.
+	Restart bool
+	// Reasons holds up to MaxReasons changed paths that caused the work,
+	// relative to the project folder when possible.
+	Reasons []string
+	// PathCount is the number of changed paths that matched the service.
+	PathCount int
+}
+
+// Make returns the work a batch of changed host paths asks of each service,
+// in service order. Services that no path matches get no Work. A path that
+// matches several rules of one service is synced once per tree and counts
+// once.
+func Make(paths []string, services []ServiceRules, projectDir string) []Work {
+	var works []Work
+	for i := range services {
+		svc := &services[i]
+		work := Work{Service: svc.Service.Name}
+		seen := make(map[string]bool)
+
+		for _, p := range paths {
+			matched := false
+			for j := range svc.Rules {
+				rule := &svc.Rules[j]
+				if !rule.Matches(p) {
+					continue
+				}
+				matched = true
+				if rule.Tree != nil && rule.Trigger.Action.Syncs() {
+					work.Changes = append(work.Changes, filesync.Change{Tree: rule.Tree, HostPath: p})
+				}
+				if rule.Trigger.Action.Restarts() {
+					work.Restart = true
+				}
+			}
+			if matched && !seen[p] {
+				seen[p] = true
+				work.PathCount++
+				if len(work.Reasons) < MaxReasons {
+					work.Reasons = append(work.Reasons, relative(projectDir, p))
+				}
+			}
+		}
+		if work.PathCount > 0 {
+			works = append(works, work)
+		}
+	}
+	return works
+}
+
+// Merge folds later work for the same service into w: changes are
+// appended without duplicates and a restart request is kept.
+func (w *Work) Merge(later Work) {
+	type key struct {
+		tree *filesync.Tree
+		path string
+	}
+	have := make(map[key]bool, len(w.Changes))
+	for _, c := range w.Changes {
+		have[key{c.Tree, c.HostPath}] = true
+	}
+	for _, c := range later.Changes {
+		if !have[key{c.Tree, c.HostPath}] {
+			have[key{c.Tree, c.HostPath}] = true
+			w.Changes = append(w.Changes, c)
+		}
+	}
+	w.Restart = w.Restart || later.Restart
+	w.PathCount += later.PathCount
+	for _, r := range later.Reasons {
+		if len(w.Reasons) >= MaxReasons {
+			break
+		}
+		if !contains(w.Reasons, r) {
+			w.Reasons = append(w.Reasons, r)
+		}
+	}
+}
+
+// Empty reports whether the work asks for nothing.
+func (w *Work) Empty() bool {
+	return len(w.Changes) == 0 && !w.Restart
+}
+
+// SortedPaths returns the distinct host paths of the work's changes.
+func (w *Work) SortedPaths() []string {
+	set := make(map[string]bool)
+	for _, c := range w.Changes {
+		set[c.HostPath] = true
+	}
+	var out []string
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func relative(base, path string) string {
+	if base == "" {
+		return path
+	}
+	rel, err := filepath.Rel(base, path)
+	if err != nil || rel == ".." || len(rel) > 2 && rel[:3] == ".."+string(filepath.Separator) {
+		return path
+	}
+	return filepath.ToSlash(rel)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

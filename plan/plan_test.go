@@ -1,0 +1,203 @@
+package plan
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/devdtool/devd/compose"
+)
+
+func testServices() []compose.Service {
+	return []compose.Service{
+		{
+			Name:    "api",
+			Watch:   true,
+			Restart: compose.RestartMode{Kind: compose.RestartContainer},
+			Triggers: []compose.Trigger{{
+				Source:      compose.SourceBindMount,
+				Action:      compose.ActionRestart,
+				Path:        "/p/api",
+				Target:      "/usr/src/app",
+				BindMounted: true,
+				Hidden:      []string{"/p/api/node_modules"},
+			}},
+		},
+		{
+			Name:                 "notification",
+			Watch:                true,
+			BuildContext:         "/p/notification",
+			DockerignorePatterns: []string{"*.log", "tmp/"},
+			Triggers: []compose.Trigger{{
+				Source: compose.SourceDevelopWatch,
+				Action: compose.ActionSyncRestart,
+				Path:   "/p/notification",
+				Target: "/usr/src/app",
+				Ignore: []string{"node_modules/"},
+			}},
+		},
+		{
+			Name:  "static",
+			Watch: true,
+			Triggers: []compose.Trigger{{
+				Source:  compose.SourceDevelopWatch,
+				Action:  compose.ActionSync,
+				Path:    "/p/static",
+				Target:  "/srv",
+				Include: []string{"*.css"},
+			}},
+		},
+		{
+			Name:  "off",
+			Watch: false,
+			Triggers: []compose.Trigger{{
+				Action: compose.ActionRestart,
+				Path:   "/p",
+			}},
+		},
+	}
+}
+
+type workSummary struct {
+	Service string
+	Paths   []string
+	Restart bool
+	Count   int
+}
+
+func summarize(works []Work) []workSummary {
+	var out []workSummary
+	for _, w := range works {
+		out = append(out, workSummary{Service: w.Service, Paths: w.SortedPaths(), Restart: w.Restart, Count: w.PathCount})
+	}
+	return out
+}
+
+func TestMake(t *testing.T) {
+	rules, err := Compile(testServices())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cases := []struct {
+		name  string
+		paths []string
+		want  []workSummary
+	}{
+		{
+			name:  "bind mount restarts without copying",
+			paths: []string{"/p/api/server.js"},
+			want:  []workSummary{{Service: "api", Restart: true, Count: 1}},
+		},
+		{
+			name:  "hidden node_modules is ignored",
+			paths: []string{"/p/api/node_modules/x/index.js"},
+		},
+		{
+			name:  "sync+restart copies and restarts",
+			paths: []string{"/p/notification/a.js", "/p/notification/lib/b.js"},
+			want: []workSummary{{Service: "notification", Paths: []string{"/p/notification/a.js", "/p/notification/lib/b.js"},
+				Restart: true, Count: 2}},
+		},
+		{
+			name:  "trigger ignore and dockerignore",
+			paths: []string{"/p/notification/node_modules/m.js", "/p/notification/debug.log", "/p/notification/tmp/x"},
+		},
+		{
+			name:  "editor temporary files and .git",
+			paths: []string{"/p/notification/a.js~", "/p/notification/4913", "/p/notification/.a.js.swp", "/p/notification/.git/HEAD", "/p/notification/x___jb_tmp___"},
+		},
+		{
+			name:  "include limits a sync trigger",
+			paths: []string{"/p/static/site.css", "/p/static/site.js"},
+			want:  []workSummary{{Service: "static", Paths: []string{"/p/static/site.css"}, Count: 1}},
+		},
+		{
+			name:  "unwatched service gets nothing",
+			paths: []string{"/p/README.md"},
+		},
+		{
+			name:  "a prefix of the root is not under it",
+			paths: []string{"/p/notification-old/a.js", "/p/api2/x.js"},
+		},
+		{
+			name:  "one batch for two services",
+			paths: []string{"/p/api/a.js", "/p/notification/b.js"},
+			want: []workSummary{
+				{Service: "api", Restart: true, Count: 1},
+				{Service: "notification", Paths: []string{"/p/notification/b.js"}, Restart: true, Count: 1},
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := summarize(Make(tc.paths, rules, "/p"))
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Make(%v)\n got %+v\nwant %+v", tc.paths, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMakeReasonsAreRelative(t *testing.T) {
+	rules, err := Compile(testServices())
+	if err != nil {
+		t.Fatal(err)
+	}
+	works := Make([]string{"/p/api/src/routes.js"}, rules, "/p")
+	if len(works) != 1 {
+		t.Fatalf("got %d works, want 1", len(works))
+	}
+	if want := []string{"api/src/routes.js"}; !reflect.DeepEqual(works[0].Reasons, want) {
+		t.Errorf("reasons = %v, want %v", works[0].Reasons, want)
+	}
+}
+
+func TestMergeKeepsRestartAndDedupes(t *testing.T) {
+	rules, err := Compile(testServices())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := Make([]string{"/p/notification/a.js"}, rules, "/p")[0]
+	second := Make([]string{"/p/notification/a.js", "/p/notification/b.js"}, rules, "/p")[0]
+	first.Merge(second)
+
+	if got, want := first.SortedPaths(), []string{"/p/notification/a.js", "/p/notification/b.js"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("merged paths = %v, want %v", got, want)
+	}
+	if len(first.Changes) != 2 {
+		t.Errorf("merged work has %d changes, want 2", len(first.Changes))
+	}
+	if !first.Restart {
+		t.Error("merged work lost its restart")
+	}
+}
+
+func TestSkipWatch(t *testing.T) {
+	rules, err := Compile(testServices())
+	if err != nil {
+		t.Fatal(err)
+	}
+	skip := SkipWatch(rules, []string{"/p/compose.yaml"})
+
+	cases := []struct {
+		path  string
+		isDir bool
+		want  bool
+	}{
+		{"/p/api", true, false},
+		{"/p/api/src", true, false},
+		{"/p/api/node_modules", true, true},
+		{"/p/notification/node_modules", true, true},
+		{"/p/notification/.git", true, true},
+		{"/p/notification/tmp", true, true},
+		{"/p/notification/lib", true, false},
+		{"/p/notification/debug.log", false, true},
+		{"/p/compose.yaml", false, false},
+		{"/p/other", true, true},
+	}
+	for _, tc := range cases {
+		if got := skip(tc.path, tc.isDir); got != tc.want {
+			t.Errorf("skip(%q, dir=%v) = %v, want %v", tc.path, tc.isDir, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,135 @@
+package watch
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// Debounce defaults.
+//
+// An editor's save is a burst of events that ends within a few
+// milliseconds: vim renames, writes, removes its backup and probes with a
+// 4913 file, and JetBrains IDEs write a temporary file and rename it. A
+// save-all over many files ends within tens of milliseconds, so a quiet period
+// of 50 ms catches each of them in one batch while adding little latency. A
+// git checkout or a build writing into a watched folder can keep events
+// flowing for seconds with no quiet period, so the maximum wait bounds how long
+// a change waits before it is acted on.
+const (
+	DefaultQuiet   = 50 * time.Millisecond
+	DefaultMaxWait = 1 * time.Second
+)
+
+// Batch is a set of changed paths, flushed together.
+type Batch struct {
+	// Paths are the changed paths, sorted and without duplicates.
+	Paths []string
+	// First and Last are the times at which the first and the last event of
+	// the batch were received.
+	First, Last time.Time
+}
+
+// Batcher groups paths into batches. A batch is flushed once no path has
+// arrived for the quiet period, or once the maximum wait has passed since
+// its first path, whichever comes first.
+//
+// A Batcher holds only its configuration, so Run may be called any number
+// of times, also concurrently, each call with its own channels.
+type Batcher struct {
+	quiet   time.Duration
+	maxWait time.Duration
+	clock   Clock
+}
+
+// NewBatcher returns a Batcher. A quiet period or maximum wait of zero or
+// less selects DefaultQuiet or DefaultMaxWait. A maximum wait shorter than the
+// quiet period is raised to it. A nil clock selects RealClock.
+func NewBatcher(quiet, maxWait time.Duration, clock Clock) *Batcher {
+	if quiet <= 0 {
+		quiet = DefaultQuiet
+	}
+	if maxWait <= 0 {
+		maxWait = DefaultMaxWait
+	}
+	if maxWait < quiet {
+		maxWait = quiet
+	}
+	if clock == nil {
+		clock = RealClock
+	}
+	return &Batcher{quiet: quiet, maxWait: maxWait, clock: clock}
+}
+
+// Run reads paths from in and sends batches to out until ctx is done or in
+// is closed. When in is closed, the pending paths are flushed first. When ctx
+// is done, they are dropped. Run closes out before it returns. A send on out
+// blocks until it is received, and no path is read from in meanwhile.
+func (b *Batcher) Run(ctx context.Context, in <-chan string, out chan<- Batch) {
+	defer close(out)
+
+	var (
+		pending     = make(map[string]struct{})
+		first, last time.Time
+		timer       Timer
+		fire        <-chan time.Time
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+
+	flush := func() bool {
+		batch := Batch{Paths: make([]string, 0, len(pending)), First: first, Last: last}
+		for p := range pending {
+			batch.Paths = append(batch.Paths, p)
+		}
+		slices.Sort(batch.Paths)
+		clear(pending)
+
+		select {
+		case out <- batch:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+
+	for {
+		select {
+		case <-ctx.Done():
+			return
+
+		case p, ok := <-in:
+			if !ok {
+				if len(pending) > 0 {
+					flush()
+				}
+				return
+			}
+
+			now := b.clock.Now()
+			if len(pending) == 0 {
+				first = now
+			}
+			last = now
+			pending[p] = struct{}{}
+
+			// One timer serves both limits: it fires at the end of the quiet
+			// period, unless the maximum wait ends sooner.
+			wait := min(b.quiet, first.Add(b.maxWait).Sub(now))
+			if timer == nil {
+				timer = b.clock.NewTimer(wait)
+				fire = timer.C()
+			} else {
+				timer.Reset(wait)
+			}
+
+		case <-fire:
+			if len(pending) > 0 && !flush() {
+				return
+			}
+		}
+	}
+}
