@@ -1,0 +1,162 @@
+package sync
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// WriteTar writes entries, in order, as a tar stream meant to be extracted
+// at "/" in the container: names are the container paths without the leading
+// slash, so target folders need not exist.
+//
+// Modes follow the host with setuid, setgid and sticky bits cleared. owner
+// sets every entry's user and group, and modification times come from the
+// host. Files are streamed from disk, never held in memory whole.
+//
+// A file's type and size are read again when it is opened. A file gone since
+// Collect (an editor's temporary file) is left out. A file that shrinks while
+// it is read is padded with zeros to keep the stream valid, and the change
+// that shrank it syncs it again.
+//
+// The stream is complete whenever w works. The returned error joins the files
+// that could not be read, which were left out, with a failure of w.
+func WriteTar(w io.Writer, entries []Entry, owner Owner) error {
+	stats, err := writeTar(w, entries, owner)
+	return errors.Join(errors.Join(stats.errs...), err)
+}
+
+// tarStats reports what writeTar put in the stream.
+type tarStats struct {
+	entries int     // entries written
+	bytes   int64   // file content written
+	errs    []error // files left out because they could not be read
+}
+
+// writeTar is WriteTar with its counts. Its error means that w failed and
+// the stream is broken. The files in stats.errs never break the stream.
+func writeTar(w io.Writer, entries []Entry, owner Owner) (tarStats, error) {
+	var stats tarStats
+	tw := tar.NewWriter(w)
+	for _, e := range entries {
+		name := strings.TrimPrefix(e.ContainerPath, "/")
+		if name == "" {
+			// The container's root folder is never written.
+			continue
+		}
+		mode := e.Info.Mode()
+		var err error
+		switch {
+		case mode.IsDir():
+			err = tw.WriteHeader(header(name+"/", tar.TypeDir, e.Info, owner))
+		case mode&fs.ModeSymlink != 0:
+			hdr := header(name, tar.TypeSymlink, e.Info, owner)
+			hdr.Linkname = e.LinkTarget
+			err = tw.WriteHeader(hdr)
+		case mode.IsRegular():
+			var n int64
+			var skip bool
+			n, skip, err = writeFile(tw, name, e, owner, &stats)
+			if skip {
+				continue
+			}
+			stats.bytes += n
+		default:
+			continue
+		}
+		if err != nil {
+			return stats, fmt.Errorf("writing %s to the archive: %w", e.HostPath, err)
+		}
+		stats.entries++
+	}
+	if err := tw.Close(); err != nil {
+		return stats, fmt.Errorf("finishing the archive: %w", err)
+	}
+	return stats, nil
+}
+
+// writeFile streams one regular file. skip reports a file left out because
+// it is gone, is no longer a regular file, or cannot be read. err is a
+// failure of the stream.
+func writeFile(tw *tar.Writer, name string, e Entry, owner Owner, stats *tarStats) (n int64, skip bool, err error) {
+	f, err := os.Open(e.HostPath)
+	if err != nil {
+		if !isGone(err) {
+			stats.errs = append(stats.errs, fmt.Errorf("reading %s: %w", e.HostPath, err))
+		}
+		return 0, true, nil
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		stats.errs = append(stats.errs, fmt.Errorf("reading %s: %w", e.HostPath, err))
+		return 0, true, nil
+	}
+	if !info.Mode().IsRegular() {
+		// It was replaced after planning, and its own change syncs it.
+		return 0, true, nil
+	}
+
+	hdr := header(name, tar.TypeReg, info, owner)
+	hdr.Size = info.Size()
+	if err := tw.WriteHeader(hdr); err != nil {
+		return 0, false, err
+	}
+	src := &fileReader{f: f}
+	n, err = io.CopyN(tw, src, hdr.Size)
+	if !errors.Is(err, io.EOF) {
+		// nil, or a failure of the stream.
+		return n, false, err
+	}
+
+	// The file shrank or could not be read to the end: fill the announced
+	// size so the entries after it stay readable.
+	if src.err != nil {
+		stats.errs = append(stats.errs, fmt.Errorf("reading %s: %w", e.HostPath, src.err))
+	}
+	if _, err := io.CopyN(tw, zeros{}, hdr.Size-n); err != nil {
+		return n, false, err
+	}
+	return n, false, nil
+}
+
+// fileReader ends a file early at its first read error, and keeps the error,
+// so that io.CopyN's error only ever means a failed write.
+type fileReader struct {
+	f   *os.File
+	err error
+}
+
+func (r *fileReader) Read(p []byte) (int, error) {
+	n, err := r.f.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		r.err = err
+		return n, io.EOF
+	}
+	return n, err
+}
+
+// header builds a tar header from host metadata, keeping only the permission
+// bits: setuid, setgid and sticky bits are not carried into containers.
+func header(name string, typ byte, info fs.FileInfo, owner Owner) *tar.Header {
+	return &tar.Header{
+		Typeflag: typ,
+		Name:     name,
+		Mode:     int64(info.Mode().Perm()),
+		Uid:      owner.UID,
+		Gid:      owner.GID,
+		ModTime:  info.ModTime(),
+	}
+}
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
