@@ -1,0 +1,45 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/mattn/go-isatty"
+)
+
+// logLevels are the accepted --log-level values. hclog turns an unknown
+// level string into Info silently, so devd checks the value itself.
+var logLevels = []string{"trace", "debug", "info", "warn", "error"}
+
+// newLogger builds devd's root logger. Colour is used only on a terminal
+// and never when NO_COLOR is set.
+func newLogger(level string, jsonFormat bool, out io.Writer) (hclog.Logger, error) {
+	level = strings.ToLower(strings.TrimSpace(level))
+	valid := false
+	for _, l := range logLevels {
+		if level == l {
+			valid = true
+		}
+	}
+	if !valid {
+		return nil, fmt.Errorf("invalid log level %q: use one of %s", level, strings.Join(logLevels, ", "))
+	}
+
+	color := hclog.ColorOff
+	if f, ok := out.(*os.File); ok && !jsonFormat && os.Getenv("NO_COLOR") == "" && isatty.IsTerminal(f.Fd()) {
+		color = hclog.ForceColor
+	}
+	return hclog.New(&hclog.LoggerOptions{
+		Name:            "devd",
+		Level:           hclog.LevelFromString(level),
+		Output:          out,
+		JSONFormat:      jsonFormat,
+		Color:           color,
+		TimeFormat:      "15:04:05.000",
+		DisableTime:     false,
+		IncludeLocation: false,
+	}), nil
+}

@@ -1,0 +1,171 @@
+// Command devd keeps the services of a Docker Compose project in step with
+// their host source folders: it syncs every saved change into the running
+// containers, restarts the services, and proxies their debug ports on
+// stable loopback addresses.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/devdtool/devd/compose"
+	"github.com/devdtool/devd/daemon"
+	"github.com/devdtool/devd/engine"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in the README.
+const (
+	exitOK          = 0 // stopped by SIGINT or SIGTERM, or a command succeeded
+	exitFailure     = 1 // devd failed while running
+	exitUsage       = 2 // invalid command line or Compose configuration
+	exitUnreachable = 3 // the Docker engine did not answer at start
+)
+
+// exitError carries the exit code that an error maps to.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := newRootCommand(stdout, stderr)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	if err == nil {
+		return exitOK
+	}
+
+	fmt.Fprintf(stderr, "devd: %v\n", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	// Errors that cobra returns itself are about the command line.
+	return exitUsage
+}
+
+type rootOptions struct {
+	files      []string
+	project    string
+	projectDir string
+	profiles   []string
+	envFiles   []string
+	logLevel   string
+	logJSON    bool
+}
+
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	opts := &rootOptions{}
+	cmd := &cobra.Command{
+		Use:   "devd [flags] [SERVICE...]",
+		Short: "Sync, restart and debug Docker Compose services as you save",
+		Long: `devd watches the host source folders of a Docker Compose project, gets every
+saved change into the running service containers, restarts the services and
+proxies their debug ports on stable loopback addresses.
+
+Start the stack with 'docker compose up' first, then run devd in the project
+folder. With SERVICE names, devd supervises only those services.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDaemon(cmd.Context(), opts, args, stderr)
+		},
+	}
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%w; see 'devd --help'", err)}
+	})
+
+	flags := cmd.PersistentFlags()
+	flags.StringArrayVarP(&opts.files, "file", "f", nil, "Compose configuration file (repeatable; default: COMPOSE_FILE or compose.yaml in this folder or a parent)")
+	flags.StringVarP(&opts.project, "project-name", "p", "", "Compose project name (default: COMPOSE_PROJECT_NAME or the project folder's name)")
+	flags.StringVar(&opts.projectDir, "project-directory", "", "project folder (default: the folder of the first Compose file)")
+	flags.StringArrayVar(&opts.profiles, "profile", nil, "Compose profile to enable (repeatable)")
+	flags.StringArrayVar(&opts.envFiles, "env-file", nil, "environment file to read instead of .env (repeatable)")
+	flags.StringVar(&opts.logLevel, "log-level", envOr("DEVD_LOG_LEVEL", "info"), "log level: trace, debug, info, warn or error (also DEVD_LOG_LEVEL)")
+	flags.BoolVar(&opts.logJSON, "log-json", false, "write logs as JSON lines")
+
+	cmd.AddCommand(newVersionCommand(stdout))
+	return cmd
+}
+
+func runDaemon(ctx context.Context, opts *rootOptions, services []string, stderr io.Writer) error {
+	log, err := newLogger(opts.logLevel, opts.logJSON, stderr)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	composeOpts := compose.Options{
+		Files:            opts.files,
+		ProjectName:      opts.project,
+		ProjectDirectory: opts.projectDir,
+		Profiles:         opts.profiles,
+		EnvFiles:         opts.envFiles,
+		Services:         services,
+	}
+	project, err := compose.Load(ctx, composeOpts, log.Named("compose"))
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if !anyWatched(project) {
+		return &exitError{code: exitUsage, err: fmt.Errorf("no service of project %q has anything for devd to do: "+
+			"give a service a build: section, a bind mount of a project folder with a debug port, develop.watch or an x-devd section", project.Name)}
+	}
+
+	endpoint, err := engine.ResolveEndpoint(os.Getenv)
+	if err != nil {
+		return &exitError{code: exitUnreachable, err: err}
+	}
+	eng, err := engine.Connect(ctx, endpoint)
+	if err != nil {
+		return &exitError{code: exitUnreachable, err: err}
+	}
+	defer eng.Close()
+
+	log.Info("devd started", "version", version(), "project", project.Name, "engine", endpoint.Host)
+	err = daemon.Run(ctx, daemon.Config{Compose: composeOpts, Logger: log}, project, eng)
+	if errors.Is(err, daemon.ErrInvalidConfig) {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	log.Info("devd stopped; containers keep running")
+	return nil
+}
+
+func anyWatched(p *compose.Project) bool {
+	for _, s := range p.Services {
+		if s.Watch {
+			return true
+		}
+	}
+	return false
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}

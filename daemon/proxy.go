@@ -1,0 +1,127 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/devdtool/devd/compose"
+	"github.com/devdtool/devd/debug"
+	"github.com/hashicorp/go-hclog"
+)
+
+// proxyDialTimeout bounds the dial to the container, so a debugger that
+// connects while the service is down is turned away quickly.
+const proxyDialTimeout = 500 * time.Millisecond
+
+// startProxies allocates a host address for every debug port of the
+// watched services and starts a proxy on each. The addresses are chosen
+// in service-name order so they are stable between runs. Any allocation
+// error is returned before a listener is left open.
+func startProxies(ctx context.Context, services []compose.Service, workers map[string]*worker,
+	reg *registry, eng Engine, log hclog.Logger) ([]*debug.Proxy, error) {
+	var reqs []debug.Request
+	for _, svc := range services {
+		if !svc.Watch {
+			continue
+		}
+		for _, d := range svc.Debug {
+			reqs = append(reqs, debug.Request{Service: svc.Name, Port: d.Port, Listen: d.Listen, AllowRemote: d.AllowRemote})
+		}
+	}
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+
+	assigned, err := debug.Allocate(reqs, debug.PortFree)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+
+	var proxies []*debug.Proxy
+	closeAll := func() {
+		for _, p := range proxies {
+			_ = p.Close()
+		}
+	}
+	for _, a := range assigned {
+		ln, err := net.Listen("tcp", a.Addr)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("debug port %d of service %q: listening on %s: %w", a.Port, a.Service, a.Addr, err)
+		}
+		svc := serviceByName(services, a.Service)
+		plog := log.Named("debug").With("service", a.Service, "port", a.Port)
+		p := debug.NewProxy(debug.ProxyConfig{
+			Listener:    ln,
+			Resolve:     resolver(a.Service, a.Port, workers[a.Service], reg, eng),
+			DialTimeout: proxyDialTimeout,
+			Logger:      plog,
+			Service:     a.Service,
+			Port:        a.Port,
+		})
+		proxies = append(proxies, p)
+		if w := workers[a.Service]; w != nil {
+			w.OnRestart(p.CloseConnections)
+		}
+		go func() { _ = p.Serve(ctx) }()
+
+		plog.Info("debug proxy listening; attach your debugger here", "address", ln.Addr().String())
+		warnPublished(plog, svc, a)
+	}
+	return proxies, nil
+}
+
+// warnPublished tells the user when Docker publishes the same container
+// port itself: that port breaks at every restart, devd's does not.
+func warnPublished(log hclog.Logger, svc compose.Service, a debug.Assignment) {
+	for _, p := range svc.Ports {
+		if p.Target == a.Port && p.Published != 0 {
+			log.Warn("Docker also publishes this debug port; attach to devd's address instead, which stays open across restarts",
+				"published", p.Published, "attach_to", a.Addr)
+		}
+	}
+}
+
+// resolver returns the function a proxy uses to find where the debug port
+// of the service's first running container is reachable now. While the
+// service restarts it returns an error, so the proxy turns clients away at
+// once instead of holding them.
+func resolver(service string, port int, w *worker, reg *registry, eng Engine) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		if w != nil && w.Restarting() {
+			return "", errors.New("service is restarting")
+		}
+		running := reg.Running(service)
+		if len(running) == 0 {
+			return "", errors.New("service has no running container")
+		}
+		c := running[0]
+
+		if eng.HostCanReachContainerIPs() && len(c.IPs) > 0 {
+			return net.JoinHostPort(c.IPs[0], strconv.Itoa(port)), nil
+		}
+		for _, b := range c.Ports {
+			if b.ContainerPort == port && b.HostPort != 0 && (b.Proto == "" || b.Proto == "tcp") {
+				host := b.HostIP
+				if host == "" || host == "0.0.0.0" || host == "::" {
+					host = "127.0.0.1"
+				}
+				return net.JoinHostPort(host, strconv.Itoa(b.HostPort)), nil
+			}
+		}
+		return "", fmt.Errorf("container %s is not reachable from the host on port %d: publish the port on 127.0.0.1 in the Compose file", c.Name, port)
+	}
+}
+
+func serviceByName(services []compose.Service, name string) compose.Service {
+	for _, s := range services {
+		if s.Name == name {
+			return s
+		}
+	}
+	return compose.Service{Name: name}
+}

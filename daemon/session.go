@@ -1,0 +1,231 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/devdtool/devd/compose"
+	"github.com/devdtool/devd/plan"
+	"github.com/devdtool/devd/watch"
+	"github.com/hashicorp/go-hclog"
+)
+
+// session supervises one loaded version of the Compose project. A change to
+// a Compose or env file ends the session with the reloaded project, and the
+// daemon starts a new one; work not applied yet is carried over.
+type session struct {
+	cfg     *Config
+	project *compose.Project
+	rules   []plan.ServiceRules
+	eng     Engine
+	log     hclog.Logger
+
+	workers map[string]*worker // fixed after start; keyed by service name
+	reg     *registry
+}
+
+// errStopped ends a session when the daemon shuts down.
+var errStopped = errors.New("stopped")
+
+func newSession(cfg *Config, project *compose.Project, eng Engine, log hclog.Logger) (*session, error) {
+	rules, err := plan.Compile(project.Services)
+	if err != nil {
+		return nil, err
+	}
+	return &session{cfg: cfg, project: project, rules: rules, eng: eng, log: log, workers: make(map[string]*worker)}, nil
+}
+
+// run supervises until ctx ends or a configuration file changes. It
+// returns the reloaded project in the second case, and the work that was
+// not applied yet in both.
+func (s *session) run(ctx context.Context, carried []plan.Work) (*compose.Project, []plan.Work, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	s.reg = newRegistry(s.eng, s.project.Name, s.log.Named("containers"), s.containersChanged)
+	for _, sr := range s.rules {
+		name := sr.Service.Name
+		s.workers[name] = newWorker(sr.Service, s.eng, s.reg, s.log.Named(name).With("service", name))
+	}
+
+	proxies, err := startProxies(ctx, s.project.Services, s.workers, s.reg, s.eng, s.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		for _, p := range proxies {
+			_ = p.Close()
+		}
+	}()
+
+	configFiles := append(append([]string{}, s.project.ConfigFiles...), s.project.EnvFiles...)
+	watcher, err := watch.New(watch.Config{
+		Roots:  s.roots(configFiles),
+		Skip:   plan.SkipWatch(s.rules, configFiles),
+		Logger: s.log.Named("watch"),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.reg.run(ctx)
+	}()
+	for _, w := range s.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.run(ctx)
+		}()
+	}
+	for _, work := range carried {
+		if w := s.workers[work.Service]; w != nil {
+			w.add(work)
+		}
+	}
+
+	watchErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		watchErr <- watcher.Run(ctx)
+	}()
+
+	batches := make(chan watch.Batch)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		watch.NewBatcher(s.cfg.Quiet, s.cfg.MaxWait, watch.RealClock).Run(ctx, watcher.Events(), batches)
+	}()
+
+	s.logWatching()
+
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, s.pending(), errStopped
+		case err := <-watchErr:
+			if err != nil && ctx.Err() == nil {
+				return nil, s.pending(), err
+			}
+		case batch, ok := <-batches:
+			if !ok {
+				return nil, s.pending(), errStopped
+			}
+			reloaded := s.handle(ctx, batch, configFiles)
+			if reloaded != nil {
+				cancel()
+				wg.Wait()
+				return reloaded, s.pending(), nil
+			}
+		}
+	}
+}
+
+// handle dispatches a batch to the workers. When the batch touches a
+// configuration file it reloads the project, and returns it when the new
+// configuration is valid; the old rules stay in force otherwise.
+func (s *session) handle(ctx context.Context, batch watch.Batch, configFiles []string) *compose.Project {
+	s.log.Debug("batch", "path_count", len(batch.Paths), "waited", time.Since(batch.First).Round(time.Millisecond))
+
+	var changedConfig []string
+	for _, p := range batch.Paths {
+		for _, c := range configFiles {
+			if p == c {
+				changedConfig = append(changedConfig, p)
+			}
+		}
+	}
+
+	for _, work := range plan.Make(batch.Paths, s.rules, s.project.WorkingDir) {
+		s.log.Debug("work", "service", work.Service, "path_count", work.PathCount, "change_count", len(work.Changes), "restart", work.Restart)
+		s.workers[work.Service].add(work)
+	}
+
+	if len(changedConfig) == 0 {
+		return nil
+	}
+	s.log.Info("configuration changed; reloading", "files", changedConfig)
+	project, err := compose.Load(ctx, s.cfg.Compose, s.log.Named("compose"))
+	if err != nil {
+		s.log.Error("invalid configuration; keeping the previous rules until it is fixed", "error", err)
+		return nil
+	}
+	return project
+}
+
+// containersChanged wakes the workers of the service whose containers
+// changed, or of every service when service is "".
+func (s *session) containersChanged(service string) {
+	for name, w := range s.workers {
+		if service == "" || service == name {
+			w.poke()
+		}
+	}
+}
+
+func (s *session) pending() []plan.Work {
+	var out []plan.Work
+	for _, w := range s.workers {
+		if p := w.Pending(); !p.Empty() {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
+	return out
+}
+
+// roots returns the folders and files to watch: every trigger path and the
+// configuration files. A path inside another root is left out.
+func (s *session) roots(configFiles []string) []string {
+	set := make(map[string]bool)
+	for _, sr := range s.rules {
+		for _, r := range sr.Rules {
+			set[r.Trigger.Path] = true
+		}
+	}
+	for _, c := range configFiles {
+		set[c] = true
+	}
+	var all []string
+	for p := range set {
+		all = append(all, p)
+	}
+	sort.Strings(all)
+	return all
+}
+
+func (s *session) logWatching() {
+	for _, svc := range s.project.Services {
+		if !svc.Watch {
+			s.log.Debug("service not watched", "service", svc.Name)
+			continue
+		}
+		for _, note := range svc.Unsupported {
+			s.log.Warn(note, "service", svc.Name)
+		}
+		for _, t := range svc.Triggers {
+			rel, err := filepath.Rel(s.project.WorkingDir, t.Path)
+			if err != nil {
+				rel = t.Path
+			}
+			kv := []interface{}{"service", svc.Name, "path", rel, "action", string(t.Action), "restart", svc.Restart.String()}
+			if t.Target != "" {
+				kv = append(kv, "target", t.Target)
+			}
+			if t.BindMounted {
+				kv = append(kv, "bind_mounted", true)
+			}
+			s.log.Info("watching", kv...)
+		}
+	}
+}
