@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
@@ -46,6 +47,7 @@ func Load(ctx context.Context, opts Options, log hclog.Logger) (*Project, error)
 	if environ == nil {
 		environ = os.Environ()
 	}
+	environ = dropEmpty(environ, consts.ComposeFilePath, consts.ComposeProjectName)
 	for _, f := range opts.Files {
 		if f == "-" {
 			return nil, &ConfigError{Message: "reading the Compose file from standard input is not supported: devd reloads the project when its files change, so pass a file with -f"}
@@ -282,6 +284,21 @@ func absTo(base, p string) string {
 		return filepath.Clean(p)
 	}
 	return filepath.Join(base, p)
+}
+
+// dropEmpty removes the named variables when they are set to an empty
+// value. An empty COMPOSE_FILE would otherwise name the working directory
+// as a Compose file.
+func dropEmpty(environ []string, names ...string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if value == "" && slices.Contains(names, name) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }
 
 func hasEnv(environ []string, name string) bool {

@@ -125,3 +125,22 @@ func serviceByName(services []compose.Service, name string) compose.Service {
 	}
 	return compose.Service{Name: name}
 }
+
+// CheckDebugPorts reports, before anything starts, the debug listen
+// addresses that cannot be used: taken, invalid, or not loopback without
+// allow_remote. The error wraps ErrInvalidConfig.
+func CheckDebugPorts(services []compose.Service) error {
+	var reqs []debug.Request
+	for _, svc := range services {
+		if !svc.Watch {
+			continue
+		}
+		for _, d := range svc.Debug {
+			reqs = append(reqs, debug.Request{Service: svc.Name, Port: d.Port, Listen: d.Listen, AllowRemote: d.AllowRemote})
+		}
+	}
+	if _, err := debug.Allocate(reqs, debug.PortFree); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return nil
+}

@@ -78,6 +78,8 @@ proxies their debug ports on stable loopback addresses.
 
 Start the stack with 'docker compose up' first, then run devd in the project
 folder. With SERVICE names, devd supervises only those services.`,
+		// Positional arguments are service names, not subcommands.
+		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -130,6 +132,10 @@ func runDaemon(ctx context.Context, opts *rootOptions, services []string, stderr
 	if !anyWatched(project) {
 		return &exitError{code: exitUsage, err: fmt.Errorf("no service of project %q has anything for devd to do: "+
 			"give a service a build: section, a bind mount of a project folder with a debug port, develop.watch or an x-devd section", project.Name)}
+	}
+
+	if err := daemon.CheckDebugPorts(project.Services); err != nil {
+		return &exitError{code: exitUsage, err: err}
 	}
 
 	endpoint, err := engine.ResolveEndpoint(os.Getenv)

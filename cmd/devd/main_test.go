@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runDevd runs the command in-process in dir and returns its exit code
+// and output.
+func runDevd(t *testing.T, dir string, args ...string) (int, string) {
+	t.Helper()
+	t.Chdir(dir)
+	var stdout, stderr bytes.Buffer
+	code := run(args, &stdout, &stderr)
+	return code, stdout.String() + stderr.String()
+}
+
+// project writes a Compose project into a temporary folder: the compose
+// file and a source folder `app` for it to mount.
+func project(t *testing.T, compose string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(compose), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+const validCompose = `name: clitest
+services:
+  app:
+    image: scratch
+    command: node --inspect=0.0.0.0:9229 server.js
+    volumes:
+      - ./app:/app
+`
+
+// unreachableEngine points devd at a socket where no engine listens, so a
+// test that gets past configuration checks fails fast without touching a
+// real engine.
+func unreachableEngine(t *testing.T) string {
+	t.Helper()
+	sock := "unix://" + filepath.Join(t.TempDir(), "no-engine.sock")
+	t.Setenv("DOCKER_HOST", sock)
+	return sock
+}
+
+func TestBadInputExitsWithMessage(t *testing.T) {
+	unreachableEngine(t)
+	t.Setenv("COMPOSE_FILE", "")
+	t.Setenv("COMPOSE_PROJECT_NAME", "")
+
+	cases := []struct {
+		name    string
+		compose string // empty: no compose file at all
+		args    []string
+		code    int
+		want    []string
+	}{
+		{
+			name: "no compose file",
+			code: exitUsage,
+			want: []string{"no Compose file"},
+		},
+		{
+			name:    "yaml that does not parse",
+			compose: "services:\n  app:\n    image: [unclosed\n",
+			code:    exitUsage,
+			want:    []string{"compose.yaml"},
+		},
+		{
+			name:    "compose file that does not validate",
+			compose: "services:\n  app:\n    image: scratch\n    restart_policy_typo: always\n",
+			code:    exitUsage,
+			want:    []string{"compose.yaml", "restart_policy_typo"},
+		},
+		{
+			name: "develop.watch path that does not exist",
+			compose: `services:
+  app:
+    image: scratch
+    develop:
+      watch:
+        - action: sync
+          path: ./missing
+          target: /app
+`,
+			code: exitUsage,
+			want: []string{`"app"`, "develop.watch[0].path", "missing"},
+		},
+		{
+			name:    "unknown x-devd key",
+			compose: validCompose + "    x-devd:\n      restrat: container\n",
+			code:    exitUsage,
+			want:    []string{`"app"`, "x-devd.restrat"},
+		},
+		{
+			name:    "invalid x-devd restart value",
+			compose: validCompose + "    x-devd:\n      restart: sometimes\n",
+			code:    exitUsage,
+			want:    []string{"x-devd.restart", "sometimes"},
+		},
+		{
+			name:    "debug port of the wrong type",
+			compose: validCompose + "    x-devd:\n      debug:\n        - port: [1]\n",
+			code:    exitUsage,
+			want:    []string{"x-devd.debug[0].port"},
+		},
+		{
+			name:    "remote debug listen without allow_remote",
+			compose: validCompose + "    x-devd:\n      debug:\n        - port: 9229\n          listen: 0.0.0.0:19229\n",
+			code:    exitUsage,
+			want:    []string{"allow_remote"},
+		},
+		{
+			name:    "unknown service",
+			compose: validCompose,
+			args:    []string{"nosuchservice"},
+			code:    exitUsage,
+			want:    []string{`"nosuchservice"`, "app"},
+		},
+		{
+			name:    "invalid log level",
+			compose: validCompose,
+			args:    []string{"--log-level", "loud"},
+			code:    exitUsage,
+			want:    []string{"loud", "trace, debug, info, warn, error"},
+		},
+		{
+			name:    "unknown flag",
+			compose: validCompose,
+			args:    []string{"--frobnicate"},
+			code:    exitUsage,
+			want:    []string{"frobnicate"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.compose != "" {
+				dir = project(t, tc.compose)
+			}
+			code, out := runDevd(t, dir, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d; output:\n%s", code, tc.code, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output does not mention %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestUnreachableEngineNamesAddress(t *testing.T) {
+	sock := unreachableEngine(t)
+	dir := project(t, validCompose)
+
+	code, out := runDevd(t, dir)
+	if code != exitUnreachable {
+		t.Errorf("exit code %d, want %d; output:\n%s", code, exitUnreachable, out)
+	}
+	for _, w := range []string{sock, "DOCKER_HOST"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output does not mention %q:\n%s", w, out)
+		}
+	}
+}
+
+func TestUnknownContextIsReported(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "")
+	t.Setenv("DOCKER_CONTEXT", "no-such-context")
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	dir := project(t, validCompose)
+
+	code, out := runDevd(t, dir)
+	if code != exitUnreachable {
+		t.Errorf("exit code %d, want %d; output:\n%s", code, exitUnreachable, out)
+	}
+	if !strings.Contains(out, "no-such-context") {
+		t.Errorf("output does not name the context:\n%s", out)
+	}
+}
+
+func TestTakenDebugListenIsReported(t *testing.T) {
+	unreachableEngine(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+
+	dir := project(t, validCompose+"    x-devd:\n      debug:\n        - port: 9229\n          listen: "+addr+"\n")
+	code, out := runDevd(t, dir)
+	if code != exitUsage {
+		t.Errorf("exit code %d, want %d; output:\n%s", code, exitUsage, out)
+	}
+	if !strings.Contains(out, addr) {
+		t.Errorf("output does not name the taken address %s:\n%s", addr, out)
+	}
+}
+
+func TestVersionPrints(t *testing.T) {
+	code, out := runDevd(t, t.TempDir(), "version")
+	if code != exitOK {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	if !strings.HasPrefix(out, "devd ") {
+		t.Errorf("version output %q does not start with \"devd \"", out)
+	}
+}

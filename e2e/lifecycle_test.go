@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+func TestStoppedContainerGetsKeptChanges(t *testing.T) {
+	s := startStack(t)
+	d := startDevd(t, s)
+	root := filepath.Join(s.dir, "notification")
+	id := s.containerID("notification")
+
+	writeFile(t, filepath.Join(root, "lib", "old.js"), "1\n")
+	waitConverged(t, root, id, appDir, "node_modules")
+	settle(t, d, "notification")
+
+	if out, err := exec.Command("docker", "stop", "--time", "2", id).CombinedOutput(); err != nil {
+		t.Fatalf("docker stop: %v: %s", err, out)
+	}
+	writeFile(t, filepath.Join(root, "message.js"), messageModule("while stopped"))
+	writeFile(t, filepath.Join(root, "lib", "new.js"), "2\n")
+	if err := os.Remove(filepath.Join(root, "lib", "old.js")); err != nil {
+		t.Fatal(err)
+	}
+	d.waitLog("waiting for a running container; changes are kept until it starts", map[string]string{"service": "notification"})
+
+	if out, err := exec.Command("docker", "start", id).CombinedOutput(); err != nil {
+		t.Fatalf("docker start: %v: %s", err, out)
+	}
+	waitConverged(t, root, id, appDir, "node_modules")
+	waitHTTP(t, s.notificationURL(), func(body string) bool { return message(body) == "while stopped" })
+}
+
+func TestRecreatedContainerIsFollowed(t *testing.T) {
+	s := startStack(t)
+	d := startDevd(t, s)
+	root := filepath.Join(s.dir, "notification")
+	addr := d.proxyAddress("notification")
+	oldID := s.containerID("notification")
+
+	s.compose("up", "--detach", "--force-recreate", "--wait", "notification")
+	newID := s.containerID("notification")
+	if newID == oldID {
+		t.Fatalf("container was not recreated: id still %s", oldID)
+	}
+
+	writeFile(t, filepath.Join(root, "message.js"), messageModule("after recreate"))
+	waitHTTP(t, s.notificationURL(), func(body string) bool { return message(body) == "after recreate" })
+	waitConverged(t, root, newID, appDir, "node_modules")
+
+	client, _ := attachInspector(t, addr, "")
+	if got := client.evaluate(t, "1+1"); got != float64(2) {
+		t.Errorf("Runtime.evaluate(1+1) on the recreated container = %v, want 2", got)
+	}
+}
+
+func TestComposeEditReloadsRules(t *testing.T) {
+	s := startStack(t)
+	d := startDevd(t, s)
+	root := filepath.Join(s.dir, "notification")
+	id := s.containerID("notification")
+	override := filepath.Join(s.dir, "compose.override.yaml")
+	original, err := os.ReadFile(override)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// restart: none keeps syncing but no longer restarts.
+	writeFile(t, override, string(original)+"    x-devd:\n      restart: none\n")
+	d.waitLog("configuration reloaded", nil)
+	settle(t, d, "notification")
+	before := d.countLogs("restarting", map[string]string{"service": "notification"})
+	writeFile(t, filepath.Join(root, "lib", "reloaded.js"), "1\n")
+	waitConverged(t, root, id, appDir, "node_modules")
+	settle(t, d, "notification")
+	if n := d.countLogs("restarting", map[string]string{"service": "notification"}) - before; n != 0 {
+		t.Errorf("notification restarted %d times under restart: none", n)
+	}
+
+	// An invalid file is reported and the rules in force stay.
+	writeFile(t, override, string(original)+"    x-devd:\n      restart: [broken\n")
+	d.waitLog("invalid configuration; keeping the previous rules until it is fixed", nil)
+	writeFile(t, filepath.Join(root, "lib", "still.js"), "2\n")
+	waitConverged(t, root, id, appDir, "node_modules")
+
+	// Fixing the file brings the default rules back: edits restart again.
+	reloads := d.countLogs("configuration reloaded", nil)
+	writeFile(t, override, string(original))
+	waitFor(t, changeTimeout, "a second reload", func() bool {
+		return d.countLogs("configuration reloaded", nil) > reloads
+	})
+	want := fmt.Sprintf("restarts again %d", before)
+	writeFile(t, filepath.Join(root, "message.js"), messageModule(want))
+	waitHTTP(t, s.notificationURL(), func(body string) bool { return message(body) == want })
+}
