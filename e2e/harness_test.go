@@ -138,6 +138,13 @@ const overrideTemplate = `services:
 // it up with docker compose. The stack is removed when the test ends.
 func startStack(t *testing.T) *stack {
 	t.Helper()
+	return startStackWith(t, "")
+}
+
+// startStackWith is startStack with extra keys for the api service in the
+// override file, indented for its place under `api:`.
+func startStackWith(t *testing.T, apiExtra string) *stack {
+	t.Helper()
 	requireEngine(t)
 
 	s := &stack{t: t, dir: filepath.Join(t.TempDir(), "microservices")}
@@ -147,6 +154,7 @@ func startStack(t *testing.T) *stack {
 	copyTree(t, filepath.Join(repoRoot, "examples", "microservices"), s.dir)
 
 	override := fmt.Sprintf(overrideTemplate, s.project, s.apiPort, s.notPort)
+	override = strings.Replace(override, "  api:\n", "  api:\n"+apiExtra, 1)
 	writeFile(t, filepath.Join(s.dir, "compose.override.yaml"), override)
 
 	s.env = append(os.Environ(),

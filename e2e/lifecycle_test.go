@@ -97,3 +97,24 @@ func TestComposeEditReloadsRules(t *testing.T) {
 	writeFile(t, filepath.Join(root, "message.js"), messageModule(want))
 	waitHTTP(t, s.notificationURL(), func(body string) bool { return message(body) == want })
 }
+
+func TestSelfWritingServiceStopsLooping(t *testing.T) {
+	// The api writes into its own bind-mounted source folder at every start.
+	s := startStackWith(t, `    command: ["sh", "-c", "date > /usr/src/app/started.txt; exec node --inspect=0.0.0.0:9229 server.js"]
+`)
+	d := startDevd(t, s)
+
+	writeFile(t, filepath.Join(s.dir, "api", "message.js"), messageModule("kick off"))
+	l := d.waitLog("service keeps restarting because it changes a file in its own watched folder; "+
+		"changes to this path no longer restart it (add it to develop.watch ignore or .dockerignore)",
+		map[string]string{"service": "api"})
+	if got := l["path"]; got != "api/started.txt" {
+		t.Errorf("loop message names path %v, want api/started.txt", got)
+	}
+
+	// The loop is over: the restart count stays put, and other edits still
+	// restart the service.
+	settle(t, d, "api")
+	writeFile(t, filepath.Join(s.dir, "api", "message.js"), messageModule("after the loop"))
+	waitHTTP(t, s.apiURL(), func(body string) bool { return message(body) == "after the loop" })
+}

@@ -98,7 +98,7 @@ func (w *Work) Merge(later Work) {
 }
 
 // Empty reports whether the work asks for nothing.
-func (w *Work) Empty() bool {
+func (w Work) Empty() bool {
 	return len(w.Changes) == 0 && !w.Restart
 }
 

@@ -1,0 +1,135 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/devdtool/devd/engine"
+)
+
+// fakeEngine is an in-memory Engine for unit tests. Restarts can be held
+// open with holdRestarts to simulate a slow stop.
+type fakeEngine struct {
+	mu         sync.Mutex
+	containers []engine.Container // guarded by mu
+	restarts   []string           // guarded by mu; container ids restarted
+	copies     int                // guarded by mu
+	subscribes int                // guarded by mu
+	failNext   int                // guarded by mu; Events streams that fail at once
+	hold       chan struct{}      // guarded by mu; non-nil: restarts wait for it
+	restarting chan struct{}      // receives one value as each restart begins
+	events     chan engine.Event
+}
+
+var _ Engine = (*fakeEngine)(nil)
+
+func newFakeEngine(containers ...engine.Container) *fakeEngine {
+	return &fakeEngine{
+		containers: containers,
+		restarting: make(chan struct{}, 100),
+		events:     make(chan engine.Event, 100),
+	}
+}
+
+func (f *fakeEngine) holdRestarts() chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hold = make(chan struct{})
+	return f.hold
+}
+
+func (f *fakeEngine) restartCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.restarts)
+}
+
+func (f *fakeEngine) subscribeCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.subscribes
+}
+
+func (f *fakeEngine) setContainers(cs ...engine.Container) {
+	f.mu.Lock()
+	f.containers = cs
+	f.mu.Unlock()
+}
+
+func (f *fakeEngine) Ping(ctx context.Context) error { return nil }
+
+func (f *fakeEngine) ProjectContainers(ctx context.Context, project string) ([]engine.Container, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]engine.Container(nil), f.containers...), nil
+}
+
+func (f *fakeEngine) InspectContainer(ctx context.Context, id string) (engine.Container, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.containers {
+		if c.ID == id {
+			return c, nil
+		}
+	}
+	return engine.Container{}, engine.ErrNotFound
+}
+
+func (f *fakeEngine) Events(ctx context.Context, project string, since time.Time) (<-chan engine.Event, <-chan error) {
+	f.mu.Lock()
+	f.subscribes++
+	fail := f.failNext > 0
+	if fail {
+		f.failNext--
+	}
+	f.mu.Unlock()
+
+	errs := make(chan error, 1)
+	if fail {
+		errs <- errors.New("connection refused")
+		return make(chan engine.Event), errs
+	}
+	return f.events, errs
+}
+
+func (f *fakeEngine) RestartContainer(ctx context.Context, id string, timeout time.Duration) error {
+	f.mu.Lock()
+	f.restarts = append(f.restarts, id)
+	hold := f.hold
+	f.mu.Unlock()
+
+	f.restarting <- struct{}{}
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (f *fakeEngine) SignalContainer(ctx context.Context, id, signal string) error {
+	return f.RestartContainer(ctx, id, 0)
+}
+
+func (f *fakeEngine) CopyToContainer(ctx context.Context, id, dstDir string, content io.Reader) error {
+	_, err := io.Copy(io.Discard, content)
+	f.mu.Lock()
+	f.copies++
+	f.mu.Unlock()
+	return err
+}
+
+func (f *fakeEngine) CopyFromContainer(ctx context.Context, id, srcPath string) (io.ReadCloser, error) {
+	return nil, errors.New("not supported by the fake engine")
+}
+
+func (f *fakeEngine) Exec(ctx context.Context, id string, cmd []string, opts engine.ExecOptions) (engine.ExecResult, error) {
+	return engine.ExecResult{}, nil
+}
+
+func (f *fakeEngine) HostCanReachContainerIPs() bool { return true }

@@ -1,0 +1,59 @@
+package daemon
+
+import (
+	"testing"
+	"time"
+
+	"github.com/devdtool/devd/plan"
+	"github.com/hashicorp/go-hclog"
+)
+
+func TestLoopGuardStopsSelfTriggeredRestarts(t *testing.T) {
+	now := time.Unix(1000, 0)
+	g := newLoopGuard()
+	g.now = func() time.Time { return now }
+	log := hclog.NewNullLogger()
+
+	selfWrite := plan.Work{Service: "api", Restart: true, Reasons: []string{"api/startup.log"}, PathCount: 1}
+
+	// A save restarts the service, and from then on the service writes the
+	// same file right after each restart.
+	g.observe(g.filter(selfWrite, log), false)
+	g.restarted()
+	for i := 0; i < loopLimit; i++ {
+		now = now.Add(loopWindow / 3)
+		w := g.filter(selfWrite, log)
+		if !w.Restart {
+			t.Fatalf("restart %d was suppressed before the limit", i+1)
+		}
+		g.observe(w, false)
+		g.restarted()
+	}
+
+	if w := g.filter(selfWrite, log); w.Restart {
+		t.Error("the looping path still restarts the service after the limit")
+	}
+	other := plan.Work{Service: "api", Restart: true, Reasons: []string{"api/server.js"}, PathCount: 1}
+	if w := g.filter(other, log); !w.Restart {
+		t.Error("another path no longer restarts the service")
+	}
+}
+
+func TestLoopGuardIgnoresHumanPace(t *testing.T) {
+	now := time.Unix(1000, 0)
+	g := newLoopGuard()
+	g.now = func() time.Time { return now }
+	log := hclog.NewNullLogger()
+	save := plan.Work{Service: "api", Restart: true, Reasons: []string{"api/server.js"}, PathCount: 1}
+
+	// Saves that come well after each restart never count.
+	for i := 0; i < 3*loopLimit; i++ {
+		w := g.filter(save, log)
+		if !w.Restart {
+			t.Fatalf("save %d was suppressed", i+1)
+		}
+		g.restarted()
+		now = now.Add(2 * loopWindow)
+		g.observe(w, false)
+	}
+}

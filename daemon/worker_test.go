@@ -1,0 +1,155 @@
+package daemon
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/devdtool/devd/compose"
+	"github.com/devdtool/devd/engine"
+	"github.com/devdtool/devd/plan"
+	"github.com/hashicorp/go-hclog"
+)
+
+// waitTimeout bounds every wait on a condition in these tests.
+const waitTimeout = 5 * time.Second
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func running(id, service string) engine.Container {
+	return engine.Container{ID: id, Name: service + "-1", Service: service, Number: 1, Running: true, State: "running"}
+}
+
+// startWorker runs a registry and a worker for service "api" on the fake
+// engine, and stops both when the test ends.
+func startWorker(t *testing.T, eng *fakeEngine) (*worker, *registry) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+
+	svc := compose.Service{Name: "api", Watch: true, Restart: compose.RestartMode{Kind: compose.RestartContainer}}
+	var w *worker
+	reg := newRegistry(eng, "proj", hclog.NewNullLogger(), func(string) {
+		if w != nil {
+			w.poke()
+		}
+	})
+	w = newWorker(svc, eng, reg, hclog.NewNullLogger())
+
+	wg.Add(2)
+	go func() { defer wg.Done(); reg.run(ctx) }()
+	go func() { defer wg.Done(); w.run(ctx) }()
+	waitUntil(t, "the registry to connect", reg.Connected)
+	return w, reg
+}
+
+func restartWork(reason string) plan.Work {
+	return plan.Work{Service: "api", Restart: true, Reasons: []string{reason}, PathCount: 1}
+}
+
+func TestChangeDuringRestartLeadsToOneMore(t *testing.T) {
+	eng := newFakeEngine(running("c1", "api"))
+	hold := eng.holdRestarts()
+	w, _ := startWorker(t, eng)
+
+	w.add(restartWork("a.js"))
+	<-eng.restarting
+	if !w.Restarting() {
+		t.Error("worker does not report the restart under way")
+	}
+
+	// Three changes while the first restart is held open.
+	w.add(restartWork("b.js"))
+	w.add(restartWork("c.js"))
+	w.add(restartWork("a.js"))
+	close(hold)
+
+	waitUntil(t, "the second restart", func() bool { return eng.restartCount() >= 2 })
+	waitUntil(t, "the worker to go idle", func() bool { return !w.Restarting() && w.Pending().Empty() })
+	if n := eng.restartCount(); n != 2 {
+		t.Errorf("restarts = %d, want 2: one for the first change, one for all changes during it", n)
+	}
+}
+
+func TestWorkWaitsForContainer(t *testing.T) {
+	eng := newFakeEngine()
+	w, _ := startWorker(t, eng)
+
+	w.add(restartWork("a.js"))
+	waitUntil(t, "the work to be kept", func() bool { return !w.Pending().Empty() })
+	if n := eng.restartCount(); n != 0 {
+		t.Fatalf("restarted %d times with no container", n)
+	}
+
+	// The container starts: the registry sees the event and the kept work
+	// is applied once.
+	eng.setContainers(running("c1", "api"))
+	eng.events <- engine.Event{ContainerID: "c1", Action: "start", Service: "api", Time: time.Now()}
+
+	waitUntil(t, "the kept restart", func() bool { return eng.restartCount() == 1 })
+	waitUntil(t, "the worker to go idle", func() bool { return w.Pending().Empty() })
+	if n := eng.restartCount(); n != 1 {
+		t.Errorf("restarts = %d, want 1", n)
+	}
+}
+
+func TestRegistryReconnectsAfterStreamFailure(t *testing.T) {
+	eng := newFakeEngine()
+	eng.failNext = 2
+	eng.setContainers(running("c1", "api"))
+
+	_, reg := startWorker(t, eng)
+	if n := eng.subscribeCount(); n < 3 {
+		t.Errorf("subscribed %d times, want 3: two failures, then a stream that works", n)
+	}
+	if got := reg.Running("api"); len(got) != 1 || got[0].ID != "c1" {
+		t.Errorf("Running(api) after reconnect = %v, want c1", got)
+	}
+}
+
+func TestRegistryForgetsDestroyedContainer(t *testing.T) {
+	eng := newFakeEngine(running("c1", "api"))
+	_, reg := startWorker(t, eng)
+
+	eng.setContainers(running("c2", "api"))
+	eng.events <- engine.Event{ContainerID: "c1", Action: "destroy", Service: "api", Time: time.Now()}
+	eng.events <- engine.Event{ContainerID: "c2", Action: "start", Service: "api", Time: time.Now()}
+
+	waitUntil(t, "the recreated container", func() bool {
+		got := reg.Running("api")
+		return len(got) == 1 && got[0].ID == "c2"
+	})
+}
+
+func TestOwnerOfContainerUser(t *testing.T) {
+	cases := []struct {
+		user     string
+		uid, gid int
+	}{
+		{"", 0, 0},
+		{"1000", 1000, 1000},
+		{"1000:50", 1000, 50},
+		{"node", 0, 0},
+		{"1000x", 0, 0},
+	}
+	for _, tc := range cases {
+		got := ownerOf(engine.Container{User: tc.user})
+		if got.UID != tc.uid || got.GID != tc.gid {
+			t.Errorf("ownerOf(%q) = %d:%d, want %d:%d", tc.user, got.UID, got.GID, tc.uid, tc.gid)
+		}
+	}
+}
