@@ -65,6 +65,10 @@ type rootOptions struct {
 	envFiles   []string
 	logLevel   string
 	logJSON    bool
+
+	// selected holds the service names given on the command line; empty
+	// means every service.
+	selected []string
 }
 
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -110,22 +114,37 @@ func runDaemon(ctx context.Context, opts *rootOptions, services []string, stderr
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	composeOpts := compose.Options{
-		Files:            opts.files,
-		ProjectName:      opts.project,
-		ProjectDirectory: opts.projectDir,
-		Profiles:         opts.profiles,
-		EnvFiles:         opts.envFiles,
+	opts.selected = services
+	project, err := compose.Load(ctx, opts.composeOptions(services), log.Named("compose"))
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	return runDaemonWithProject(ctx, opts, project, stderr)
+}
+
+// composeOptions returns the Compose options that the flags select.
+func (o *rootOptions) composeOptions(services []string) compose.Options {
+	return compose.Options{
+		Files:            o.files,
+		ProjectName:      o.project,
+		ProjectDirectory: o.projectDir,
+		Profiles:         o.profiles,
+		EnvFiles:         o.envFiles,
 		Services:         services,
 	}
-	project, err := compose.Load(ctx, composeOpts, log.Named("compose"))
+}
+
+// runDaemonWithProject supervises a loaded project until ctx ends. The
+// project is reloaded with the same options when its files change, so
+// opts.files must name every file the project was loaded from.
+func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compose.Project, stderr io.Writer) error {
+	log, err := newLogger(opts.logLevel, opts.logJSON, stderr)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -133,7 +152,6 @@ func runDaemon(ctx context.Context, opts *rootOptions, services []string, stderr
 		return &exitError{code: exitUsage, err: fmt.Errorf("no service of project %q has anything for devd to do: "+
 			"give a service a build: section, a bind mount of a project folder with a debug port, develop.watch or an x-devd section", project.Name)}
 	}
-
 	if err := daemon.CheckDebugPorts(project.Services); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -149,7 +167,7 @@ func runDaemon(ctx context.Context, opts *rootOptions, services []string, stderr
 	defer eng.Close()
 
 	log.Info("devd started", "version", version(), "project", project.Name, "engine", endpoint.Host)
-	err = daemon.Run(ctx, daemon.Config{Compose: composeOpts, Logger: log}, project, eng)
+	err = daemon.Run(ctx, daemon.Config{Compose: opts.composeOptions(opts.selected), Logger: log}, project, eng)
 	if errors.Is(err, daemon.ErrInvalidConfig) {
 		return &exitError{code: exitUsage, err: err}
 	}
