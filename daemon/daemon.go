@@ -7,9 +7,11 @@ package daemon
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/devdtool/devd/compose"
+	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/plan"
 	"github.com/devdtool/devd/watch"
 	"github.com/hashicorp/go-hclog"
@@ -18,6 +20,9 @@ import (
 // ErrInvalidConfig wraps errors in devd's settings that stop it from
 // starting, such as a debug listen address that is taken.
 var ErrInvalidConfig = errors.New("invalid configuration")
+
+// eventHistory is how many events the daemon keeps for late subscribers.
+const eventHistory = 1000
 
 // Config configures a daemon. The zero value of a duration means its
 // default.
@@ -30,13 +35,31 @@ type Config struct {
 	MaxWait time.Duration
 	// Logger is the root logger; nil discards output.
 	Logger hclog.Logger
+	// Version is devd's version, reported in the status.
+	Version string
+	// EngineHost is the engine address, reported in the status.
+	EngineHost string
 }
 
-// Run supervises the project until ctx ends. The project must already be
+// Daemon supervises one Compose project. Its methods other than Run are
+// safe for concurrent use and serve the control API.
+type Daemon struct {
+	cfg     Config
+	eng     Engine
+	log     hclog.Logger
+	bus     *event.Bus
+	started time.Time
+
+	mu      sync.Mutex
+	project *compose.Project         // guarded by mu; the rules in force
+	sess    *session                 // guarded by mu; nil between sessions
+	states  map[string]*serviceState // guarded by mu; keyed by service name
+}
+
+// New returns a daemon for a loaded project. The project must already be
 // loaded and the engine reachable: errors that stop devd from starting are
-// returned before any container is touched. Containers keep running when
-// Run returns.
-func Run(ctx context.Context, cfg Config, project *compose.Project, eng Engine) error {
+// reported before any container is touched.
+func New(cfg Config, project *compose.Project, eng Engine) *Daemon {
 	if cfg.Quiet <= 0 {
 		cfg.Quiet = watch.DefaultQuiet
 	}
@@ -47,24 +70,86 @@ func Run(ctx context.Context, cfg Config, project *compose.Project, eng Engine) 
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
+	return &Daemon{
+		cfg:     cfg,
+		eng:     eng,
+		log:     log,
+		bus:     event.NewBus(eventHistory),
+		started: time.Now(),
+		project: project,
+		states:  make(map[string]*serviceState),
+	}
+}
 
-	carried := []plan.Work(nil)
+// Run supervises the project until ctx ends. Containers keep running when
+// Run returns.
+func Run(ctx context.Context, cfg Config, project *compose.Project, eng Engine) error {
+	return New(cfg, project, eng).Run(ctx)
+}
+
+// Run supervises the project until ctx ends, reloading it when its files
+// change. Containers keep running when Run returns.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.bus.Publish(event.Event{Type: event.Started, Reason: "supervising project " + d.currentProject().Name})
+
+	var carried []plan.Work
 	for {
-		s, err := newSession(&cfg, project, eng, log)
+		project := d.currentProject()
+		s, err := newSession(d, project)
 		if err != nil {
 			return err
 		}
+		d.setSession(s)
 		next, pending, err := s.run(ctx, carried)
+		d.setSession(nil)
+
 		if errors.Is(err, errStopped) {
-			logUnapplied(log, pending)
+			logUnapplied(d.log, pending)
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		project, carried = next, pending
-		log.Info("configuration reloaded", "project", project.Name, "service_count", len(project.Services))
+		d.mu.Lock()
+		d.project = next
+		d.mu.Unlock()
+		carried = pending
+		d.log.Info("configuration reloaded", "project", next.Name, "service_count", len(next.Services))
+		d.bus.Publish(event.Event{Type: event.ConfigReloaded})
 	}
+}
+
+// Events returns the daemon's event bus.
+func (d *Daemon) Events() *event.Bus { return d.bus }
+
+func (d *Daemon) currentProject() *compose.Project {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.project
+}
+
+func (d *Daemon) setSession(s *session) {
+	d.mu.Lock()
+	d.sess = s
+	d.mu.Unlock()
+}
+
+func (d *Daemon) session() *session {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sess
+}
+
+// state returns the lasting state of a service, creating it on first use.
+func (d *Daemon) state(service string) *serviceState {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st, ok := d.states[service]
+	if !ok {
+		st = &serviceState{}
+		d.states[service] = st
+	}
+	return st
 }
 
 func logUnapplied(log hclog.Logger, pending []plan.Work) {

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/plan"
 	"github.com/hashicorp/go-hclog"
 )
@@ -64,7 +65,7 @@ func (g *loopGuard) restarted() {
 
 // filter drops suppressed paths from the work and suppresses paths whose
 // streak reached the limit, logging each once.
-func (g *loopGuard) filter(work plan.Work, log hclog.Logger) plan.Work {
+func (g *loopGuard) filter(work plan.Work, log hclog.Logger, publish func(event.Event)) plan.Work {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 
@@ -74,9 +75,13 @@ func (g *loopGuard) filter(work plan.Work, log hclog.Logger) plan.Work {
 			log.Error("service keeps restarting because it changes a file in its own watched folder; "+
 				"changes to this path no longer restart it (add it to develop.watch ignore or .dockerignore)",
 				"path", p, "restarts", n)
+			if publish != nil {
+				publish(event.Event{Type: event.LoopStopped, Paths: []string{p},
+					Reason: "the service changes this path every time it starts"})
+			}
 		}
 	}
-	if len(g.suppressed) == 0 {
+	if len(g.suppressed) == 0 || len(work.Reasons) == 0 {
 		return work
 	}
 

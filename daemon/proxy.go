@@ -21,8 +21,17 @@ const proxyDialTimeout = 500 * time.Millisecond
 // watched services and starts a proxy on each. The addresses are chosen
 // in service-name order so they are stable between runs. Any allocation
 // error is returned before a listener is left open.
+// proxyInfo is a running debug proxy of a service.
+type proxyInfo struct {
+	service string
+	port    int
+	runtime string
+	addr    string
+	proxy   *debug.Proxy
+}
+
 func startProxies(ctx context.Context, services []compose.Service, workers map[string]*worker,
-	reg *registry, eng Engine, log hclog.Logger) ([]*debug.Proxy, error) {
+	reg *registry, eng Engine, log hclog.Logger) ([]proxyInfo, error) {
 	var reqs []debug.Request
 	for _, svc := range services {
 		if !svc.Watch {
@@ -41,10 +50,10 @@ func startProxies(ctx context.Context, services []compose.Service, workers map[s
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 
-	var proxies []*debug.Proxy
+	var proxies []proxyInfo
 	closeAll := func() {
 		for _, p := range proxies {
-			_ = p.Close()
+			_ = p.proxy.Close()
 		}
 	}
 	for _, a := range assigned {
@@ -63,7 +72,7 @@ func startProxies(ctx context.Context, services []compose.Service, workers map[s
 			Service:     a.Service,
 			Port:        a.Port,
 		})
-		proxies = append(proxies, p)
+		proxies = append(proxies, proxyInfo{service: a.Service, port: a.Port, runtime: runtimeOf(svc, a.Port), addr: ln.Addr().String(), proxy: p})
 		if w := workers[a.Service]; w != nil {
 			w.OnRestart(p.CloseConnections)
 		}
@@ -115,6 +124,15 @@ func resolver(service string, port int, w *worker, reg *registry, eng Engine) fu
 		}
 		return "", fmt.Errorf("container %s is not reachable from the host on port %d: publish the port on 127.0.0.1 in the Compose file", c.Name, port)
 	}
+}
+
+func runtimeOf(svc compose.Service, port int) string {
+	for _, d := range svc.Debug {
+		if d.Port == port {
+			return d.Runtime
+		}
+	}
+	return ""
 }
 
 func serviceByName(services []compose.Service, name string) compose.Service {

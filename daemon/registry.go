@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/devdtool/devd/engine"
+	"github.com/devdtool/devd/event"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -29,14 +30,16 @@ type registry struct {
 	project  string
 	log      hclog.Logger
 	onChange func(service string)
+	bus      *event.Bus
 
 	mu         sync.Mutex
 	containers map[string]engine.Container // guarded by mu; keyed by container id
 	connected  bool                        // guarded by mu
 }
 
-func newRegistry(eng Engine, project string, log hclog.Logger, onChange func(service string)) *registry {
+func newRegistry(eng Engine, project string, log hclog.Logger, onChange func(service string), bus *event.Bus) *registry {
 	return &registry{
+		bus:        bus,
 		eng:        eng,
 		project:    project,
 		log:        log,
@@ -104,6 +107,7 @@ func (r *registry) run(ctx context.Context) {
 		if lostAt.IsZero() {
 			lostAt = time.Now()
 			r.log.Warn("lost the Docker engine; changes are kept and applied when it answers again", "error", err)
+			r.publish(event.Event{Type: event.EngineLost, Error: err.Error()})
 		} else {
 			r.log.Debug("engine still unreachable", "error", err, "retry_in", delay)
 		}
@@ -115,6 +119,7 @@ func (r *registry) run(ctx context.Context) {
 		}
 		if r.eng.Ping(ctx) == nil {
 			r.log.Info("Docker engine answers again", "down_for", time.Since(lostAt).Round(time.Millisecond))
+			r.publish(event.Event{Type: event.EngineBack, DurationMS: time.Since(lostAt).Milliseconds()})
 			lostAt = time.Time{}
 			delay = reconnectMinDelay
 			continue
@@ -221,6 +226,12 @@ func (r *registry) logState(c engine.Container) {
 		return
 	}
 	r.log.Debug("container not running", "service", c.Service, "container", c.Name, "state", c.State)
+}
+
+func (r *registry) publish(e event.Event) {
+	if r.bus != nil {
+		r.bus.Publish(e)
+	}
 }
 
 func shortID(id string) string {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/devdtool/devd/compose"
+	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/plan"
 	"github.com/devdtool/devd/watch"
 	"github.com/hashicorp/go-hclog"
@@ -18,6 +19,7 @@ import (
 // a Compose or env file ends the session with the reloaded project, and the
 // daemon starts a new one; work not applied yet is carried over.
 type session struct {
+	d       *Daemon
 	cfg     *Config
 	project *compose.Project
 	rules   []plan.ServiceRules
@@ -26,17 +28,24 @@ type session struct {
 
 	workers map[string]*worker // fixed after start; keyed by service name
 	reg     *registry
+	proxies []proxyInfo // fixed after start
 }
 
 // errStopped ends a session when the daemon shuts down.
 var errStopped = errors.New("stopped")
 
-func newSession(cfg *Config, project *compose.Project, eng Engine, log hclog.Logger) (*session, error) {
+func newSession(d *Daemon, project *compose.Project) (*session, error) {
 	rules, err := plan.Compile(project.Services)
 	if err != nil {
 		return nil, err
 	}
-	return &session{cfg: cfg, project: project, rules: rules, eng: eng, log: log, workers: make(map[string]*worker)}, nil
+	s := &session{d: d, cfg: &d.cfg, project: project, rules: rules, eng: d.eng, log: d.log, workers: make(map[string]*worker)}
+	s.reg = newRegistry(s.eng, project.Name, d.log.Named("containers"), s.containersChanged, d.bus)
+	for _, sr := range rules {
+		name := sr.Service.Name
+		s.workers[name] = newWorker(sr.Service, s.eng, s.reg, d.log.Named(name).With("service", name), d.bus, d.state(name))
+	}
+	return s, nil
 }
 
 // run supervises until ctx ends or a configuration file changes. It
@@ -49,19 +58,14 @@ func (s *session) run(ctx context.Context, carried []plan.Work) (*compose.Projec
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
-	s.reg = newRegistry(s.eng, s.project.Name, s.log.Named("containers"), s.containersChanged)
-	for _, sr := range s.rules {
-		name := sr.Service.Name
-		s.workers[name] = newWorker(sr.Service, s.eng, s.reg, s.log.Named(name).With("service", name))
-	}
-
 	proxies, err := startProxies(ctx, s.project.Services, s.workers, s.reg, s.eng, s.log)
 	if err != nil {
 		return nil, nil, err
 	}
+	s.proxies = proxies
 	defer func() {
 		for _, p := range proxies {
-			_ = p.Close()
+			_ = p.proxy.Close()
 		}
 	}()
 
@@ -146,7 +150,7 @@ func (s *session) handle(ctx context.Context, batch watch.Batch, configFiles []s
 		}
 	}
 
-	for _, work := range plan.Make(batch.Paths, s.rules, s.project.WorkingDir) {
+	for _, work := range plan.Make(batch.Paths, s.rules, s.project.WorkingDir, batch.First) {
 		s.log.Debug("work", "service", work.Service, "path_count", work.PathCount, "change_count", len(work.Changes), "restart", work.Restart)
 		s.workers[work.Service].add(work)
 	}
@@ -158,6 +162,7 @@ func (s *session) handle(ctx context.Context, batch watch.Batch, configFiles []s
 	project, err := compose.Load(ctx, s.cfg.Compose, s.log.Named("compose"))
 	if err != nil {
 		s.log.Error("invalid configuration; keeping the previous rules until it is fixed", "error", err)
+		s.d.bus.Publish(event.Event{Type: event.ConfigInvalid, Error: err.Error()})
 		return nil
 	}
 	return project

@@ -10,6 +10,7 @@ import (
 
 	"github.com/devdtool/devd/compose"
 	"github.com/devdtool/devd/engine"
+	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/plan"
 	filesync "github.com/devdtool/devd/sync"
 	"github.com/hashicorp/go-hclog"
@@ -22,35 +23,79 @@ const (
 	retryMaxDelay = 15 * time.Second
 )
 
+// maxKeptErrors is how many recent errors a service's status shows.
+const maxKeptErrors = 5
+
 // worker owns one service: it applies the service's pending work to its
 // running containers, one batch at a time, so syncs and restarts of a
 // service never overlap. Work that arrives while a batch is being applied
 // is merged into the next batch, so a change during a restart leads to
 // exactly one more restart.
 //
-// add and poke may be called from any goroutine; run is called once.
+// add, poke, setPaused and the accessors may be called from any
+// goroutine; run is called once.
 type worker struct {
 	svc  compose.Service
 	eng  Engine
 	reg  *registry
 	log  hclog.Logger
+	bus  *event.Bus
 	loop *loopGuard
 
 	wake chan struct{} // capacity 1; a pending token means "look again"
 
+	// state outlives the worker: a configuration reload starts new
+	// workers on the same state.
+	state *serviceState
+
 	mu         sync.Mutex
-	pending    plan.Work // guarded by mu
-	restarting bool      // guarded by mu; true while containers restart
-	waiting    bool      // guarded by mu; "waiting for a container" was logged
-	onRestart  []func()  // guarded by mu; called when a restart begins
+	pending    plan.Work    // guarded by mu
+	waiters    []chan error // guarded by mu; told when the pending work is applied
+	restarting bool         // guarded by mu; true while containers restart
+	waiting    bool         // guarded by mu; "waiting for a container" was reported
+	onRestart  []func()     // guarded by mu; called when a restart begins
 }
 
-func newWorker(svc compose.Service, eng Engine, reg *registry, log hclog.Logger) *worker {
+// serviceState is the part of a service's state that survives a reload.
+// It is safe for concurrent use.
+type serviceState struct {
+	mu     sync.Mutex
+	paused bool         // guarded by mu
+	stats  serviceStats // guarded by mu
+}
+
+// serviceStats is what a service's status reports.
+type serviceStats struct {
+	lastSync     *syncStats
+	lastRestart  *restartStats
+	restartCount int
+	errors       []string // most recent last
+}
+
+type syncStats struct {
+	time     time.Time
+	files    int
+	bytes    int64
+	duration time.Duration
+}
+
+type restartStats struct {
+	time   time.Time
+	reason string
+	ready  time.Duration // from the first change to ready; 0 when unknown
+}
+
+func newWorker(svc compose.Service, eng Engine, reg *registry, log hclog.Logger, bus *event.Bus, state *serviceState) *worker {
+	if state == nil {
+		state = &serviceState{}
+	}
 	return &worker{
+		state:   state,
 		svc:     svc,
 		eng:     eng,
 		reg:     reg,
 		log:     log,
+		bus:     bus,
 		loop:    newLoopGuard(),
 		wake:    make(chan struct{}, 1),
 		pending: plan.Work{Service: svc.Name},
@@ -60,13 +105,22 @@ func newWorker(svc compose.Service, eng Engine, reg *registry, log hclog.Logger)
 // add queues work and wakes the worker. Paths the loop guard has
 // suppressed are dropped first.
 func (w *worker) add(work plan.Work) {
-	work = w.loop.filter(work, w.log)
-	if work.PathCount == 0 {
+	w.addWaiting(work, nil)
+}
+
+// addWaiting queues work like add; done, when not nil, receives the
+// result once the work has been applied.
+func (w *worker) addWaiting(work plan.Work, done chan error) {
+	work = w.loop.filter(work, w.log, w.publish)
+	if work.PathCount == 0 && !work.Restart && done == nil {
 		return
 	}
 	w.mu.Lock()
 	w.loop.observe(work, w.restarting)
 	w.pending.Merge(work)
+	if done != nil {
+		w.waiters = append(w.waiters, done)
+	}
 	w.mu.Unlock()
 	w.poke()
 }
@@ -78,6 +132,22 @@ func (w *worker) poke() {
 	case w.wake <- struct{}{}:
 	default:
 	}
+}
+
+// setPaused stops or resumes applying work; work keeps being collected
+// while paused and is applied on resume.
+func (w *worker) setPaused(paused bool) {
+	w.state.mu.Lock()
+	w.state.paused = paused
+	w.state.mu.Unlock()
+	w.poke()
+}
+
+// Paused reports whether the worker is paused.
+func (w *worker) Paused() bool {
+	w.state.mu.Lock()
+	defer w.state.mu.Unlock()
+	return w.state.paused
 }
 
 // Restarting reports whether a restart is under way.
@@ -94,23 +164,6 @@ func (w *worker) OnRestart(f func()) {
 	w.mu.Unlock()
 }
 
-// takePending returns the pending work and leaves an empty one in place.
-func (w *worker) takePending() plan.Work {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	work := w.pending
-	w.pending = plan.Work{Service: w.svc.Name}
-	return work
-}
-
-// putBack merges work that could not be applied in front of newer work.
-func (w *worker) putBack(work plan.Work) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	work.Merge(w.pending)
-	w.pending = work
-}
-
 // Pending returns a copy of the work not yet applied.
 func (w *worker) Pending() plan.Work {
 	w.mu.Lock()
@@ -118,9 +171,41 @@ func (w *worker) Pending() plan.Work {
 	return w.pending
 }
 
+// Stats returns a copy of the service's statistics.
+func (w *worker) Stats() serviceStats {
+	w.state.mu.Lock()
+	defer w.state.mu.Unlock()
+	s := w.state.stats
+	s.errors = append([]string(nil), s.errors...)
+	return s
+}
+
+// take returns the pending work and its waiters, leaving nothing pending.
+// It returns false while paused.
+func (w *worker) take() (plan.Work, []chan error, bool) {
+	if w.Paused() {
+		return plan.Work{}, nil, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	work, waiters := w.pending, w.waiters
+	w.pending, w.waiters = plan.Work{Service: w.svc.Name}, nil
+	return work, waiters, true
+}
+
+// putBack merges work that could not be applied in front of newer work.
+func (w *worker) putBack(work plan.Work, waiters []chan error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	work.Merge(w.pending)
+	w.pending = work
+	w.waiters = append(waiters, w.waiters...)
+}
+
 func (w *worker) run(ctx context.Context) {
 	var retry <-chan time.Time
 	delay := retryMinDelay
+	defer w.failWaiters(errStopped)
 
 	for {
 		select {
@@ -131,25 +216,38 @@ func (w *worker) run(ctx context.Context) {
 		}
 		retry = nil
 
-		work := w.takePending()
+		work, waiters, ok := w.take()
+		if !ok {
+			continue
+		}
 		if work.Empty() {
+			notify(waiters, nil)
 			continue
 		}
 		err := w.apply(ctx, work)
 		if err == nil {
 			delay = retryMinDelay
+			notify(waiters, nil)
 			continue
 		}
 		if ctx.Err() != nil {
-			w.putBack(work)
+			w.putBack(work, waiters)
 			return
 		}
 
-		w.putBack(work)
+		var perm *permanentError
+		if errors.As(err, &perm) {
+			// Retrying cannot help; the next change tries again.
+			w.recordError(err)
+			notify(waiters, err)
+			continue
+		}
+		w.putBack(work, waiters)
 		if errors.Is(err, errNoContainer) {
 			// The registry pokes the worker when a container starts.
 			continue
 		}
+		w.recordError(err)
 		w.log.Warn("changes not applied yet; retrying", "error", err, "retry_in", delay)
 		retry = time.After(delay)
 		delay *= 2
@@ -159,7 +257,28 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
+func notify(waiters []chan error, err error) {
+	for _, ch := range waiters {
+		ch <- err
+	}
+}
+
+func (w *worker) failWaiters(err error) {
+	w.mu.Lock()
+	waiters := w.waiters
+	w.waiters = nil
+	w.mu.Unlock()
+	notify(waiters, err)
+}
+
 var errNoContainer = errors.New("no running container")
+
+// permanentError marks a failure that a retry of the same work cannot fix,
+// such as a failed host build.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
 
 // apply syncs the work into every running container of the service, then
 // restarts the service when the work asks for it. A failed container does
@@ -175,6 +294,7 @@ func (w *worker) apply(ctx context.Context, work plan.Work) error {
 		w.mu.Unlock()
 		if first {
 			w.log.Info("waiting for a running container; changes are kept until it starts", "path_count", work.PathCount)
+			w.publish(event.Event{Type: event.ContainerWaiting, Reason: "no running container", Paths: work.Reasons})
 		}
 		return errNoContainer
 	}
@@ -201,16 +321,25 @@ func (w *worker) sync(ctx context.Context, containers []engine.Container, work p
 	var errs []error
 	for _, c := range containers {
 		start := time.Now()
+		w.publish(event.Event{Type: event.SyncStarted, Container: c.Name, Paths: work.Reasons})
 		res, err := filesync.Apply(ctx, w.eng, c.ID, work.Changes, ownerOf(c), w.log)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("syncing %d paths to %s: %w", len(work.Changes), c.Name, err))
+			err = fmt.Errorf("syncing %d paths to %s: %w", len(work.Changes), c.Name, err)
+			errs = append(errs, err)
+			w.publish(event.Event{Type: event.SyncFailed, Container: c.Name, Error: err.Error()})
 			continue
 		}
+		elapsed := time.Since(start)
 		w.log.Info("synced", "container", c.Name, "copied", res.Copied, "deleted", res.Deleted,
-			"bytes", res.Bytes, "duration", time.Since(start).Round(time.Millisecond))
+			"bytes", res.Bytes, "duration", elapsed.Round(time.Millisecond))
 		for _, s := range res.Skipped {
 			w.log.Warn("path skipped", "container", c.Name, "path", s)
 		}
+		w.publish(event.Event{Type: event.SyncDone, Container: c.Name, Files: res.Copied + res.Deleted,
+			Bytes: res.Bytes, DurationMS: elapsed.Milliseconds(), Paths: work.Reasons})
+		w.state.mu.Lock()
+		w.state.stats.lastSync = &syncStats{time: time.Now(), files: res.Copied + res.Deleted, bytes: res.Bytes, duration: elapsed}
+		w.state.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }
@@ -235,29 +364,69 @@ func (w *worker) restart(ctx context.Context, containers []engine.Container, wor
 		hook()
 	}
 
-	w.log.Info("restarting", "mode", mode.String(), "reason", reasonText(work))
+	reason := reasonText(work)
+	w.log.Info("restarting", "mode", mode.String(), "reason", reason)
+	w.publish(event.Event{Type: event.RestartStarted, Reason: reason, Paths: work.Reasons})
 	start := time.Now()
+
 	var errs []error
 	for _, c := range containers {
-		var err error
-		switch mode.Kind {
-		case compose.RestartSignal:
-			err = w.eng.SignalContainer(ctx, c.ID, mode.Signal)
-		default:
-			err = w.eng.RestartContainer(ctx, c.ID, w.svc.StopGracePeriod)
-		}
-		if err != nil {
+		if err := w.restartContainer(ctx, c, mode); err != nil {
 			errs = append(errs, fmt.Errorf("restarting %s: %w", c.Name, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
+		w.publish(event.Event{Type: event.RestartFailed, Reason: reason, Error: err.Error()})
 		return err
 	}
-	w.log.Info("restarted", "duration", time.Since(start).Round(time.Millisecond))
+
+	elapsed := time.Since(start)
+	ready := time.Duration(0)
+	if !work.First.IsZero() {
+		ready = time.Since(work.First)
+	}
+	w.log.Info("restarted", "duration", elapsed.Round(time.Millisecond), "since_change", ready.Round(time.Millisecond))
+	w.publish(event.Event{Type: event.RestartReady, Reason: reason, DurationMS: ready.Milliseconds()})
+	w.state.mu.Lock()
+	w.state.stats.restartCount++
+	w.state.stats.lastRestart = &restartStats{time: time.Now(), reason: reason, ready: ready}
+	w.state.mu.Unlock()
 	return nil
 }
 
+// restartContainer restarts one container in the given mode.
+func (w *worker) restartContainer(ctx context.Context, c engine.Container, mode compose.RestartMode) error {
+	switch mode.Kind {
+	case compose.RestartSignal:
+		return w.eng.SignalContainer(ctx, c.ID, mode.Signal)
+	default:
+		return w.eng.RestartContainer(ctx, c.ID, w.svc.StopGracePeriod)
+	}
+}
+
+func (w *worker) recordError(err error) {
+	w.state.mu.Lock()
+	defer w.state.mu.Unlock()
+	errs := append(w.state.stats.errors, err.Error())
+	if len(errs) > maxKeptErrors {
+		errs = errs[len(errs)-maxKeptErrors:]
+	}
+	w.state.stats.errors = errs
+}
+
+// publish sends an event about this service.
+func (w *worker) publish(e event.Event) {
+	if w.bus == nil {
+		return
+	}
+	e.Service = w.svc.Name
+	w.bus.Publish(e)
+}
+
 func reasonText(work plan.Work) string {
+	if len(work.Reasons) == 0 {
+		return "requested"
+	}
 	text := strings.Join(work.Reasons, ", ") + " changed"
 	if extra := work.PathCount - len(work.Reasons); extra > 0 {
 		text = fmt.Sprintf("%s, and %d more", text, extra)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/devdtool/devd/compose"
 	"github.com/devdtool/devd/engine"
+	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/plan"
 	"github.com/hashicorp/go-hclog"
 )
@@ -47,8 +48,8 @@ func startWorker(t *testing.T, eng *fakeEngine) (*worker, *registry) {
 		if w != nil {
 			w.poke()
 		}
-	})
-	w = newWorker(svc, eng, reg, hclog.NewNullLogger())
+	}, nil)
+	w = newWorker(svc, eng, reg, hclog.NewNullLogger(), event.NewBus(100), nil)
 
 	wg.Add(2)
 	go func() { defer wg.Done(); reg.run(ctx) }()

@@ -175,7 +175,7 @@ func (p *Proxy) Serve(ctx context.Context) error {
 		p.handlers.Wait()
 	}()
 
-	p.log.Info("debug proxy listening", "listen_addr", p.Addr().String())
+	p.log.Debug("debug proxy serving", "listen_addr", p.Addr().String())
 	var backoff time.Duration
 	for {
 		c, err := p.cfg.Listener.Accept()

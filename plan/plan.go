@@ -3,6 +3,7 @@ package plan
 import (
 	"path/filepath"
 	"sort"
+	"time"
 
 	filesync "github.com/devdtool/devd/sync"
 )
@@ -25,17 +26,20 @@ type Work struct {
 	Reasons []string
 	// PathCount is the number of changed paths that matched the service.
 	PathCount int
+	// First is when the earliest change of the work happened; zero when
+	// unknown. The time from First to ready is what a developer waits.
+	First time.Time
 }
 
 // Make returns the work a batch of changed host paths asks of each service,
 // in service order. Services that no path matches get no Work. A path that
 // matches several rules of one service is synced once per tree and counts
 // once.
-func Make(paths []string, services []ServiceRules, projectDir string) []Work {
+func Make(paths []string, services []ServiceRules, projectDir string, first time.Time) []Work {
 	var works []Work
 	for i := range services {
 		svc := &services[i]
-		work := Work{Service: svc.Service.Name}
+		work := Work{Service: svc.Service.Name, First: first}
 		seen := make(map[string]bool)
 
 		for _, p := range paths {
@@ -86,6 +90,9 @@ func (w *Work) Merge(later Work) {
 		}
 	}
 	w.Restart = w.Restart || later.Restart
+	if w.First.IsZero() || (!later.First.IsZero() && later.First.Before(w.First)) {
+		w.First = later.First
+	}
 	w.PathCount += later.PathCount
 	for _, r := range later.Reasons {
 		if len(w.Reasons) >= MaxReasons {

@@ -3,6 +3,7 @@ package plan
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/devdtool/devd/compose"
 )
@@ -130,7 +131,7 @@ func TestMake(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := summarize(Make(tc.paths, rules, "/p"))
+			got := summarize(Make(tc.paths, rules, "/p", time.Time{}))
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("Make(%v)\n got %+v\nwant %+v", tc.paths, got, tc.want)
 			}
@@ -143,7 +144,7 @@ func TestMakeReasonsAreRelative(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	works := Make([]string{"/p/api/src/routes.js"}, rules, "/p")
+	works := Make([]string{"/p/api/src/routes.js"}, rules, "/p", time.Time{})
 	if len(works) != 1 {
 		t.Fatalf("got %d works, want 1", len(works))
 	}
@@ -157,8 +158,8 @@ func TestMergeKeepsRestartAndDedupes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := Make([]string{"/p/notification/a.js"}, rules, "/p")[0]
-	second := Make([]string{"/p/notification/a.js", "/p/notification/b.js"}, rules, "/p")[0]
+	first := Make([]string{"/p/notification/a.js"}, rules, "/p", time.Time{})[0]
+	second := Make([]string{"/p/notification/a.js", "/p/notification/b.js"}, rules, "/p", time.Time{})[0]
 	first.Merge(second)
 
 	if got, want := first.SortedPaths(), []string{"/p/notification/a.js", "/p/notification/b.js"}; !reflect.DeepEqual(got, want) {
