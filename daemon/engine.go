@@ -22,6 +22,7 @@ type Engine interface {
 	RestartContainer(ctx context.Context, id string, timeout time.Duration) error
 	SignalContainer(ctx context.Context, id, signal string) error
 	CopyFromContainer(ctx context.Context, id, srcPath string) (io.ReadCloser, error)
+	FollowLogs(ctx context.Context, id string, since time.Time, line func(stream string, text []byte)) error
 	HostCanReachContainerIPs() bool
 }
 

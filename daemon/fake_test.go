@@ -133,3 +133,8 @@ func (f *fakeEngine) Exec(ctx context.Context, id string, cmd []string, opts eng
 }
 
 func (f *fakeEngine) HostCanReachContainerIPs() bool { return true }
+
+func (f *fakeEngine) FollowLogs(ctx context.Context, id string, since time.Time, line func(stream string, text []byte)) error {
+	<-ctx.Done()
+	return nil
+}

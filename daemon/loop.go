@@ -11,13 +11,17 @@ import (
 
 // A service that writes into its own watched folder when it starts restarts
 // itself for ever. The loop guard notices a path that changes again and
-// again right after each restart and stops that path from restarting the
-// service.
+// again right after each restart and from then on ignores that path's
+// changes when they come right after a restart. A change to it at any
+// other time still restarts the service, so a person editing that file is
+// never ignored.
 const (
 	// loopWindow is how soon after a restart a change counts as caused by it.
-	loopWindow = 1500 * time.Millisecond
+	loopWindow = time.Second
 	// loopLimit is how many restarts in a row a path may cause that way.
-	loopLimit = 8
+	// Scripts that save right after each restart (benchmarks) stay below
+	// it for a few saves; a real loop reaches it within seconds.
+	loopLimit = 10
 )
 
 // loopGuard is safe for concurrent use.
@@ -25,20 +29,25 @@ type loopGuard struct {
 	mu          sync.Mutex
 	lastRestart time.Time       // guarded by mu; when the last restart ended
 	streak      map[string]int  // guarded by mu; consecutive restarts caused per path
-	suppressed  map[string]bool // guarded by mu
+	looping     map[string]bool // guarded by mu; paths found to loop
 	now         func() time.Time
 }
 
 func newLoopGuard() *loopGuard {
 	return &loopGuard{
-		streak:     make(map[string]int),
-		suppressed: make(map[string]bool),
-		now:        time.Now,
+		streak:  make(map[string]int),
+		looping: make(map[string]bool),
+		now:     time.Now,
 	}
 }
 
-// observe records work that arrives; restarting tells whether a restart is
-// under way, which counts as "right after".
+// soon reports whether a change now counts as caused by the last restart.
+// restarting tells whether a restart is under way. The caller holds mu.
+func (g *loopGuard) soon(restarting bool) bool {
+	return restarting || (!g.lastRestart.IsZero() && g.now().Sub(g.lastRestart) < loopWindow)
+}
+
+// observe records work that arrives.
 func (g *loopGuard) observe(work plan.Work, restarting bool) {
 	if !work.Restart {
 		return
@@ -46,8 +55,7 @@ func (g *loopGuard) observe(work plan.Work, restarting bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 
-	soon := restarting || (!g.lastRestart.IsZero() && g.now().Sub(g.lastRestart) < loopWindow)
-	if !soon {
+	if !g.soon(restarting) {
 		clear(g.streak)
 		return
 	}
@@ -63,17 +71,18 @@ func (g *loopGuard) restarted() {
 	g.mu.Unlock()
 }
 
-// filter drops suppressed paths from the work and suppresses paths whose
-// streak reached the limit, logging each once.
-func (g *loopGuard) filter(work plan.Work, log hclog.Logger, publish func(event.Event)) plan.Work {
+// filter marks paths whose streak reached the limit as looping, logging
+// each once, and takes the restart away from work whose every reason is a
+// looping path changed right after a restart. The files are still synced.
+func (g *loopGuard) filter(work plan.Work, restarting bool, log hclog.Logger, publish func(event.Event)) plan.Work {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 
 	for p, n := range g.streak {
-		if n >= loopLimit && !g.suppressed[p] {
-			g.suppressed[p] = true
+		if n >= loopLimit && !g.looping[p] {
+			g.looping[p] = true
 			log.Error("service keeps restarting because it changes a file in its own watched folder; "+
-				"changes to this path no longer restart it (add it to develop.watch ignore or .dockerignore)",
+				"changes to this path right after a restart no longer restart it (add it to develop.watch ignore or .dockerignore)",
 				"path", p, "restarts", n)
 			if publish != nil {
 				publish(event.Event{Type: event.LoopStopped, Paths: []string{p},
@@ -81,29 +90,19 @@ func (g *loopGuard) filter(work plan.Work, log hclog.Logger, publish func(event.
 			}
 		}
 	}
-	if len(g.suppressed) == 0 || len(work.Reasons) == 0 {
+	if !work.Restart || len(work.Reasons) == 0 || len(g.looping) == 0 || !g.soon(restarting) {
 		return work
 	}
-
-	kept := work
-	kept.Reasons = nil
-	kept.Changes = nil
-	kept.PathCount = 0
-	kept.Restart = false
+	// Reasons hold at most plan.MaxReasons paths: work with more paths than
+	// that changed something else too.
+	if work.PathCount > len(work.Reasons) {
+		return work
+	}
 	for _, r := range work.Reasons {
-		if !g.suppressed[r] {
-			kept.Reasons = append(kept.Reasons, r)
+		if !g.looping[r] {
+			return work
 		}
 	}
-	// Reasons hold at most plan.MaxReasons paths, so a work with more paths
-	// than that keeps its restart unless every listed reason is suppressed.
-	if len(kept.Reasons) > 0 || work.PathCount > len(work.Reasons) {
-		kept.Restart = work.Restart
-		kept.PathCount = work.PathCount - (len(work.Reasons) - len(kept.Reasons))
-	}
-	kept.Changes = work.Changes
-	if kept.PathCount == 0 && len(kept.Changes) > 0 {
-		kept.PathCount = len(kept.Changes)
-	}
-	return kept
+	work.Restart = false
+	return work
 }

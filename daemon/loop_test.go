@@ -18,11 +18,11 @@ func TestLoopGuardStopsSelfTriggeredRestarts(t *testing.T) {
 
 	// A save restarts the service, and from then on the service writes the
 	// same file right after each restart.
-	g.observe(g.filter(selfWrite, log, nil), false)
+	g.observe(g.filter(selfWrite, false, log, nil), false)
 	g.restarted()
 	for i := 0; i < loopLimit; i++ {
 		now = now.Add(loopWindow / 3)
-		w := g.filter(selfWrite, log, nil)
+		w := g.filter(selfWrite, false, log, nil)
 		if !w.Restart {
 			t.Fatalf("restart %d was suppressed before the limit", i+1)
 		}
@@ -30,12 +30,21 @@ func TestLoopGuardStopsSelfTriggeredRestarts(t *testing.T) {
 		g.restarted()
 	}
 
-	if w := g.filter(selfWrite, log, nil); w.Restart {
+	if w := g.filter(selfWrite, false, log, nil); w.Restart {
 		t.Error("the looping path still restarts the service after the limit")
 	}
+	if w := g.filter(selfWrite, false, log, nil); len(w.Reasons) != 1 {
+		t.Error("the looping path's change was dropped instead of synced")
+	}
 	other := plan.Work{Service: "api", Restart: true, Reasons: []string{"api/server.js"}, PathCount: 1}
-	if w := g.filter(other, log, nil); !w.Restart {
+	if w := g.filter(other, false, log, nil); !w.Restart {
 		t.Error("another path no longer restarts the service")
+	}
+
+	// Later, well after the last restart, a person edits the looping file.
+	now = now.Add(10 * loopWindow)
+	if w := g.filter(selfWrite, false, log, nil); !w.Restart {
+		t.Error("an edit of the looping path long after a restart does not restart the service")
 	}
 }
 
@@ -48,7 +57,7 @@ func TestLoopGuardIgnoresHumanPace(t *testing.T) {
 
 	// Saves that come well after each restart never count.
 	for i := 0; i < 3*loopLimit; i++ {
-		w := g.filter(save, log, nil)
+		w := g.filter(save, false, log, nil)
 		if !w.Restart {
 			t.Fatalf("save %d was suppressed", i+1)
 		}

@@ -29,6 +29,8 @@ type session struct {
 	workers map[string]*worker // fixed after start; keyed by service name
 	reg     *registry
 	proxies []proxyInfo // fixed after start
+	output  *outputFollower
+	ctx     context.Context // the session's context, for work started by callbacks
 }
 
 // errStopped ends a session when the daemon shuts down.
@@ -53,10 +55,14 @@ func newSession(d *Daemon, project *compose.Project) (*session, error) {
 // not applied yet in both.
 func (s *session) run(ctx context.Context, carried []plan.Work) (*compose.Project, []plan.Work, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	s.ctx = ctx
+	s.output = newOutputFollower(s.eng, s.d.bus, s.log.Named("output"))
+	defer func() {
+		cancel()
+		wg.Wait()
+		s.output.wait()
+	}()
 
 	proxies, err := startProxies(ctx, s.project.Services, s.workers, s.reg, s.eng, s.log)
 	if err != nil {
@@ -174,6 +180,11 @@ func (s *session) containersChanged(service string) {
 	for name, w := range s.workers {
 		if service == "" || service == name {
 			w.poke()
+			if s.output != nil {
+				for _, c := range s.reg.Running(name) {
+					s.output.ensure(s.ctx, c)
+				}
+			}
 		}
 	}
 }

@@ -111,10 +111,7 @@ func (w *worker) add(work plan.Work) {
 // addWaiting queues work like add; done, when not nil, receives the
 // result once the work has been applied.
 func (w *worker) addWaiting(work plan.Work, done chan error) {
-	work = w.loop.filter(work, w.log, w.publish)
-	if work.PathCount == 0 && !work.Restart && done == nil {
-		return
-	}
+	work = w.loop.filter(work, w.Restarting(), w.log, w.publish)
 	w.mu.Lock()
 	w.loop.observe(work, w.restarting)
 	w.pending.Merge(work)

@@ -106,7 +106,7 @@ func TestSelfWritingServiceStopsLooping(t *testing.T) {
 
 	writeFile(t, filepath.Join(s.dir, "api", "message.js"), messageModule("kick off"))
 	l := d.waitLog("service keeps restarting because it changes a file in its own watched folder; "+
-		"changes to this path no longer restart it (add it to develop.watch ignore or .dockerignore)",
+		"changes to this path right after a restart no longer restart it (add it to develop.watch ignore or .dockerignore)",
 		map[string]string{"service": "api"})
 	if got := l["path"]; got != "api/started.txt" {
 		t.Errorf("loop message names path %v, want api/started.txt", got)

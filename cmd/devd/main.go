@@ -65,6 +65,7 @@ type rootOptions struct {
 	envFiles   []string
 	logLevel   string
 	logJSON    bool
+	noOutput   bool
 
 	// selected holds the service names given on the command line; empty
 	// means every service.
@@ -104,6 +105,7 @@ folder. With SERVICE names, devd supervises only those services.`,
 	flags.StringArrayVar(&opts.envFiles, "env-file", nil, "environment file to read instead of .env (repeatable)")
 	flags.StringVar(&opts.logLevel, "log-level", envOr("DEVD_LOG_LEVEL", "info"), "log level: trace, debug, info, warn or error (also DEVD_LOG_LEVEL)")
 	flags.BoolVar(&opts.logJSON, "log-json", false, "write logs as JSON lines")
+	flags.BoolVar(&opts.noOutput, "no-output", false, "show only devd's own messages, not the services' output")
 
 	cmd.AddCommand(newVersionCommand(stdout))
 	return cmd
@@ -167,7 +169,17 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 	defer eng.Close()
 
 	log.Info("devd started", "version", version(), "project", project.Name, "engine", endpoint.Host)
-	err = daemon.Run(ctx, daemon.Config{Compose: opts.composeOptions(opts.selected), Logger: log}, project, eng)
+	d := daemon.New(daemon.Config{
+		Compose:    opts.composeOptions(opts.selected),
+		Logger:     log,
+		Version:    version(),
+		EngineHost: endpoint.Host,
+	}, project, eng)
+	if !opts.noOutput {
+		stopOutput := printOutput(d.Events(), stderr, log, opts.logJSON)
+		defer stopOutput()
+	}
+	err = d.Run(ctx)
 	if errors.Is(err, daemon.ErrInvalidConfig) {
 		return &exitError{code: exitUsage, err: err}
 	}
