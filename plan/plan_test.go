@@ -202,3 +202,41 @@ func TestSkipWatch(t *testing.T) {
 		}
 	}
 }
+
+func TestExplain(t *testing.T) {
+	rules, err := Compile(testServices())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		path      string
+		service   string
+		matched   bool
+		ignoredBy string
+		hidden    string
+		target    string
+	}{
+		{path: "/p/notification/lib/a.js", service: "notification", matched: true, target: "/usr/src/app/lib/a.js"},
+		{path: "/p/notification/debug.log", service: "notification", ignoredBy: `"*.log" (.dockerignore of /p/notification)`},
+		{path: "/p/notification/node_modules/x.js", service: "notification", ignoredBy: `"node_modules/" (develop.watch ignore)`},
+		{path: "/p/notification/a.js~", service: "notification", ignoredBy: "editor temporary file (always ignored)"},
+		{path: "/p/api/node_modules/x.js", service: "api", hidden: "/p/api/node_modules"},
+		{path: "/p/static/site.js", service: "static", ignoredBy: "not matched by include *.css"},
+	}
+	for _, tc := range cases {
+		got := Explain(tc.path, rules)
+		if len(got) != 1 {
+			t.Errorf("Explain(%s) returned %d explanations, want 1", tc.path, len(got))
+			continue
+		}
+		e := got[0]
+		if e.Service != tc.service || e.Matched() != tc.matched || e.IgnoredBy != tc.ignoredBy || e.Hidden != tc.hidden || e.ContainerPath != tc.target {
+			t.Errorf("Explain(%s) = service %s matched %v ignored by %q hidden %q target %q; want %s %v %q %q %q",
+				tc.path, e.Service, e.Matched(), e.IgnoredBy, e.Hidden, e.ContainerPath,
+				tc.service, tc.matched, tc.ignoredBy, tc.hidden, tc.target)
+		}
+	}
+	if got := Explain("/elsewhere/x", rules); len(got) != 0 {
+		t.Errorf("Explain of a path outside every tree = %d explanations, want none", len(got))
+	}
+}

@@ -108,6 +108,7 @@ folder. With SERVICE names, devd supervises only those services.`,
 	flags.BoolVar(&opts.noOutput, "no-output", false, "show only devd's own messages, not the services' output")
 
 	cmd.AddCommand(newVersionCommand(stdout))
+	cmd.AddCommand(newExplainCommand(opts, stdout))
 	return cmd
 }
 

@@ -218,3 +218,36 @@ func TestVersionPrints(t *testing.T) {
 		t.Errorf("version output %q does not start with \"devd \"", out)
 	}
 }
+
+func TestExplainNamesRuleAndPattern(t *testing.T) {
+	dir := project(t, `name: explaintest
+services:
+  app:
+    image: scratch
+    develop:
+      watch:
+        - action: sync+restart
+          path: ./app
+          target: /srv/app
+          ignore:
+            - "*.tmp"
+`)
+	if err := os.WriteFile(filepath.Join(dir, "app", "main.js"), []byte("1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out := runDevd(t, dir, "explain", "app/main.js", "app/scratch.tmp", "compose.yaml")
+	if code != exitOK {
+		t.Fatalf("exit code %d, want 0; output:\n%s", code, out)
+	}
+	for _, want := range []string{
+		"synced to /srv/app/main.js",
+		"restarts the service (restart mode container)",
+		`ignored by "*.tmp" (develop.watch ignore)`,
+		`no watched folder of project "explaintest" contains it`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain output does not contain %q:\n%s", want, out)
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/devdtool/devd/compose"
+	"github.com/devdtool/devd/plan"
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+)
+
+func newExplainCommand(opts *rootOptions, stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "explain PATH...",
+		Short: "Say which services and rules a path concerns and what a change to it does",
+		Long: `explain reads the Compose project as devd does and prints, for each path,
+every service rule whose folder contains it: whether a change is ignored and
+by which pattern, where the file goes in the container, and whether the
+service restarts. It needs no Docker engine.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExplain(cmd.Context(), opts, args, stdout)
+		},
+	}
+}
+
+func runExplain(ctx context.Context, opts *rootOptions, paths []string, stdout io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	project, err := compose.Load(ctx, opts.composeOptions(nil), hclog.NewNullLogger())
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	rules, err := plan.Compile(project.Services)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+
+	for i, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("resolving %s: %w", p, err)}
+		}
+		if resolved, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+			abs = filepath.Join(resolved, filepath.Base(abs))
+		}
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		fmt.Fprintf(stdout, "%s\n", abs)
+		if _, err := os.Lstat(abs); err != nil {
+			fmt.Fprintf(stdout, "  (does not exist on the host now; where it is synced, devd deletes it in the container)\n")
+		}
+		printExplanations(stdout, plan.Explain(abs, rules), project)
+	}
+	return nil
+}
+
+func printExplanations(w io.Writer, explanations []plan.Explanation, project *compose.Project) {
+	if len(explanations) == 0 {
+		fmt.Fprintf(w, "  no watched folder of project %q contains it: a change does nothing\n", project.Name)
+		return
+	}
+	for _, e := range explanations {
+		t := e.Rule.Trigger
+		fmt.Fprintf(w, "  service %s, %s trigger on %s (%s):\n", e.Service, t.Source, t.Path, t.Action)
+		switch {
+		case e.Hidden != "":
+			fmt.Fprintf(w, "    not watched: %s is hidden in the container by another mount\n", e.Hidden)
+			continue
+		case e.IgnoredBy != "":
+			fmt.Fprintf(w, "    ignored by %s\n", e.IgnoredBy)
+			continue
+		}
+		switch {
+		case e.ContainerPath != "":
+			fmt.Fprintf(w, "    synced to %s\n", e.ContainerPath)
+		case t.BindMounted && t.Target != "":
+			fmt.Fprintf(w, "    bind-mounted at %s: the container sees it at once, nothing is copied\n", t.Target)
+		}
+		if t.Action.Restarts() {
+			fmt.Fprintf(w, "    restarts the service (%s)\n", restartModeOf(project, e.Service))
+		}
+	}
+}
+
+func restartModeOf(project *compose.Project, service string) string {
+	for _, s := range project.Services {
+		if s.Name == service {
+			return "restart mode " + s.Restart.String()
+		}
+	}
+	return "restart mode unknown"
+}
