@@ -19,9 +19,11 @@ const (
 	// loopWindow is how soon after a restart a change counts as caused by it.
 	loopWindow = time.Second
 	// loopLimit is how many restarts in a row a path may cause that way.
-	// Scripts that save right after each restart (benchmarks) stay below
-	// it for a few saves; a real loop reaches it within seconds.
-	loopLimit = 10
+	// A person rarely saves one file within a second of each of 20
+	// restarts in a row; a real loop gets there within a minute. A false
+	// alarm costs a lost restart, a late one only wasted restarts, so the
+	// limit errs on the high side.
+	loopLimit = 20
 )
 
 // loopGuard is safe for concurrent use.
@@ -29,6 +31,7 @@ type loopGuard struct {
 	mu          sync.Mutex
 	lastRestart time.Time       // guarded by mu; when the last restart ended
 	streak      map[string]int  // guarded by mu; consecutive restarts caused per path
+	counted     map[string]bool // guarded by mu; paths counted since the last restart
 	looping     map[string]bool // guarded by mu; paths found to loop
 	now         func() time.Time
 }
@@ -36,6 +39,7 @@ type loopGuard struct {
 func newLoopGuard() *loopGuard {
 	return &loopGuard{
 		streak:  make(map[string]int),
+		counted: make(map[string]bool),
 		looping: make(map[string]bool),
 		now:     time.Now,
 	}
@@ -59,8 +63,12 @@ func (g *loopGuard) observe(work plan.Work, restarting bool) {
 		clear(g.streak)
 		return
 	}
+	// A path counts once per restart, however often it changes meanwhile.
 	for _, p := range work.Reasons {
-		g.streak[p]++
+		if !g.counted[p] {
+			g.counted[p] = true
+			g.streak[p]++
+		}
 	}
 }
 
@@ -68,6 +76,7 @@ func (g *loopGuard) observe(work plan.Work, restarting bool) {
 func (g *loopGuard) restarted() {
 	g.mu.Lock()
 	g.lastRestart = g.now()
+	clear(g.counted)
 	g.mu.Unlock()
 }
 
@@ -82,7 +91,9 @@ func (g *loopGuard) filter(work plan.Work, restarting bool, log hclog.Logger, pu
 		if n >= loopLimit && !g.looping[p] {
 			g.looping[p] = true
 			log.Error("service keeps restarting because it changes a file in its own watched folder; "+
-				"changes to this path right after a restart no longer restart it (add it to develop.watch ignore or .dockerignore)",
+				"changes to this path right after a restart no longer restart it; "+
+				"to stop watching it, add it to x-devd.ignore, develop.watch ignore or the build context's .dockerignore, "+
+				"or have the service write it outside the watched folder",
 				"path", p, "restarts", n)
 			if publish != nil {
 				publish(event.Event{Type: event.LoopStopped, Paths: []string{p},

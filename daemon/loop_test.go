@@ -55,6 +55,16 @@ func TestLoopGuardIgnoresHumanPace(t *testing.T) {
 	log := hclog.NewNullLogger()
 	save := plan.Work{Service: "api", Restart: true, Reasons: []string{"api/server.js"}, PathCount: 1}
 
+	// Many changes while one restart is under way count once.
+	for i := 0; i < 3*loopLimit; i++ {
+		g.observe(save, true)
+	}
+	if w := g.filter(save, true, log, nil); !w.Restart {
+		t.Fatal("changes during a single restart tripped the guard")
+	}
+	g.restarted()
+	now = now.Add(2 * loopWindow)
+
 	// Saves that come well after each restart never count.
 	for i := 0; i < 3*loopLimit; i++ {
 		w := g.filter(save, false, log, nil)

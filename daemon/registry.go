@@ -35,6 +35,7 @@ type registry struct {
 	mu         sync.Mutex
 	containers map[string]engine.Container // guarded by mu; keyed by container id
 	connected  bool                        // guarded by mu
+	listed     bool                        // used by run's goroutine only
 }
 
 func newRegistry(eng Engine, project string, log hclog.Logger, onChange func(service string), bus *event.Bus) *registry {
@@ -147,6 +148,12 @@ func (r *registry) follow(ctx context.Context, since time.Time) (time.Time, erro
 		return time.Time{}, err
 	}
 	r.replace(list)
+	first := !r.listed
+	r.listed = true
+	if len(list) == 0 && first {
+		r.log.Warn("no container of this project exists yet; devd picks them up when they start",
+			"project", r.project, "hint", "start the stack with docker compose up, or check the project name (-p)")
+	}
 	r.setConnected(true)
 	r.onChange("")
 

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -75,7 +76,7 @@ func (s *session) run(ctx context.Context, carried []plan.Work) (*compose.Projec
 		}
 	}()
 
-	configFiles := append(append([]string{}, s.project.ConfigFiles...), s.project.EnvFiles...)
+	configFiles := s.configFiles()
 	watcher, err := watch.New(watch.Config{
 		Roots:  s.roots(configFiles),
 		Skip:   plan.SkipWatch(s.rules, configFiles),
@@ -198,6 +199,42 @@ func (s *session) pending() []plan.Work {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
 	return out
+}
+
+// configFiles returns the files whose change reloads the project: the
+// Compose and env files that were read, the ones that would be read if
+// they appeared (an override file or a .env created while devd runs), and
+// the .dockerignore files that the rules use.
+func (s *session) configFiles() []string {
+	set := make(map[string]bool)
+	for _, f := range s.project.ConfigFiles {
+		set[f] = true
+	}
+	for _, f := range s.project.EnvFiles {
+		set[f] = true
+	}
+	if len(s.cfg.Compose.EnvFiles) == 0 {
+		set[filepath.Join(s.project.WorkingDir, ".env")] = true
+	}
+	if len(s.cfg.Compose.Files) == 0 && os.Getenv("COMPOSE_FILE") == "" && len(s.project.ConfigFiles) > 0 {
+		dir := filepath.Dir(s.project.ConfigFiles[0])
+		for _, name := range []string{"compose.override.yaml", "compose.override.yml", "docker-compose.override.yaml", "docker-compose.override.yml"} {
+			set[filepath.Join(dir, name)] = true
+		}
+	}
+	for _, svc := range s.project.Services {
+		if svc.Watch && svc.BuildContext != "" {
+			// NOTE: a <Dockerfile>.dockerignore created while devd runs is
+			// picked up only at the next reload.
+			set[filepath.Join(svc.BuildContext, ".dockerignore")] = true
+		}
+	}
+	var files []string
+	for f := range set {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	return files
 }
 
 // roots returns the folders and files to watch: every trigger path and the

@@ -245,7 +245,12 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		w.recordError(err)
-		w.log.Warn("changes not applied yet; retrying", "error", err, "retry_in", delay)
+		if delay == retryMinDelay {
+			w.log.Warn("changes not applied yet; retrying", "error", err, "retry_in", delay)
+		} else {
+			// The first failure was reported; later ones differ only in delay.
+			w.log.Debug("changes still not applied; retrying", "error", err, "retry_in", delay)
+		}
 		retry = time.After(delay)
 		delay *= 2
 		if delay > retryMaxDelay {
@@ -329,9 +334,6 @@ func (w *worker) sync(ctx context.Context, containers []engine.Container, work p
 		elapsed := time.Since(start)
 		w.log.Info("synced", "container", c.Name, "copied", res.Copied, "deleted", res.Deleted,
 			"bytes", res.Bytes, "duration", elapsed.Round(time.Millisecond))
-		for _, s := range res.Skipped {
-			w.log.Warn("path skipped", "container", c.Name, "path", s)
-		}
 		w.publish(event.Event{Type: event.SyncDone, Container: c.Name, Files: res.Copied + res.Deleted,
 			Bytes: res.Bytes, DurationMS: elapsed.Milliseconds(), Paths: work.Reasons})
 		w.state.mu.Lock()

@@ -106,7 +106,9 @@ func TestSelfWritingServiceStopsLooping(t *testing.T) {
 
 	writeFile(t, filepath.Join(s.dir, "api", "message.js"), messageModule("kick off"))
 	l := d.waitLog("service keeps restarting because it changes a file in its own watched folder; "+
-		"changes to this path right after a restart no longer restart it (add it to develop.watch ignore or .dockerignore)",
+		"changes to this path right after a restart no longer restart it; "+
+		"to stop watching it, add it to x-devd.ignore, develop.watch ignore or the build context's .dockerignore, "+
+		"or have the service write it outside the watched folder",
 		map[string]string{"service": "api"})
 	if got := l["path"]; got != "api/started.txt" {
 		t.Errorf("loop message names path %v, want api/started.txt", got)

@@ -20,7 +20,7 @@ const appDir = "/usr/src/app"
 func countStarts(t *testing.T, containerID string, since time.Time) int {
 	t.Helper()
 	out, err := exec.Command("docker", "events",
-		"--since", strconv.FormatInt(since.Unix(), 10),
+		"--since", fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()),
 		"--until", strconv.FormatInt(time.Now().Unix()+1, 10),
 		"--filter", "container="+containerID,
 		"--filter", "event=start",

@@ -29,6 +29,8 @@ type Work struct {
 	// First is when the earliest change of the work happened; zero when
 	// unknown. The time from First to ready is what a developer waits.
 	First time.Time
+
+	seen map[string]bool // the distinct changed paths; nil for work made by hand
 }
 
 // Make returns the work a batch of changed host paths asks of each service,
@@ -41,6 +43,7 @@ func Make(paths []string, services []ServiceRules, projectDir string, first time
 		svc := &services[i]
 		work := Work{Service: svc.Service.Name, First: first}
 		seen := make(map[string]bool)
+		work.seen = seen
 
 		for _, p := range paths {
 			matched := false
@@ -89,11 +92,28 @@ func (w *Work) Merge(later Work) {
 			w.Changes = append(w.Changes, c)
 		}
 	}
+	switch {
+	case later.seen == nil:
+		w.PathCount += later.PathCount
+	case w.seen == nil && w.PathCount == 0:
+		w.seen = make(map[string]bool, len(later.seen))
+		fallthrough
+	default:
+		if w.seen == nil {
+			w.PathCount += later.PathCount
+			break
+		}
+		for p := range later.seen {
+			if !w.seen[p] {
+				w.seen[p] = true
+				w.PathCount++
+			}
+		}
+	}
 	w.Restart = w.Restart || later.Restart
 	if w.First.IsZero() || (!later.First.IsZero() && later.First.Before(w.First)) {
 		w.First = later.First
 	}
-	w.PathCount += later.PathCount
 	for _, r := range later.Reasons {
 		if len(w.Reasons) >= MaxReasons {
 			break

@@ -171,6 +171,9 @@ func TestMergeKeepsRestartAndDedupes(t *testing.T) {
 	if !first.Restart {
 		t.Error("merged work lost its restart")
 	}
+	if first.PathCount != 2 {
+		t.Errorf("merged work counts %d paths, want 2 distinct", first.PathCount)
+	}
 }
 
 func TestSkipWatch(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/mattn/go-isatty"
@@ -32,14 +33,17 @@ func newLogger(level string, jsonFormat bool, out io.Writer) (hclog.Logger, erro
 	if f, ok := out.(*os.File); ok && !jsonFormat && os.Getenv("NO_COLOR") == "" && isatty.IsTerminal(f.Fd()) {
 		color = hclog.ForceColor
 	}
+	// People read the time of day; tools need the date and zone too.
+	timeFormat := "15:04:05.000"
+	if jsonFormat {
+		timeFormat = time.RFC3339Nano
+	}
 	return hclog.New(&hclog.LoggerOptions{
-		Name:            "devd",
-		Level:           hclog.LevelFromString(level),
-		Output:          out,
-		JSONFormat:      jsonFormat,
-		Color:           color,
-		TimeFormat:      "15:04:05.000",
-		DisableTime:     false,
-		IncludeLocation: false,
+		Name:       "devd",
+		Level:      hclog.LevelFromString(level),
+		Output:     out,
+		JSONFormat: jsonFormat,
+		Color:      color,
+		TimeFormat: timeFormat,
 	}), nil
 }

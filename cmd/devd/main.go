@@ -6,11 +6,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/devdtool/devd/compose"
@@ -48,13 +50,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 
-	fmt.Fprintf(stderr, "devd: %v\n", err)
+	if jsonLogs(args) {
+		// Keep every line of output one JSON object.
+		data, _ := json.Marshal(map[string]string{"@level": "error", "@module": "devd", "@message": "devd cannot go on", "error": err.Error()})
+		fmt.Fprintf(stderr, "%s\n", data)
+	} else {
+		fmt.Fprintf(stderr, "devd: %v\n", err)
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
 	}
 	// Errors that cobra returns itself are about the command line.
 	return exitUsage
+}
+
+// jsonLogs reports whether the command line asks for JSON logs.
+func jsonLogs(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "--log-json" || a == "--log-json=true" {
+			return true
+		}
+	}
+	return false
 }
 
 type rootOptions struct {
@@ -99,7 +120,7 @@ folder. With SERVICE names, devd supervises only those services.`,
 
 	flags := cmd.PersistentFlags()
 	flags.StringArrayVarP(&opts.files, "file", "f", nil, "Compose configuration file (repeatable; default: COMPOSE_FILE or compose.yaml in this folder or a parent)")
-	flags.StringVarP(&opts.project, "project-name", "p", "", "Compose project name (default: COMPOSE_PROJECT_NAME or the project folder's name)")
+	flags.StringVarP(&opts.project, "project-name", "p", "", "Compose project name (default: COMPOSE_PROJECT_NAME, the top-level name: of the Compose file, or the project folder's name)")
 	flags.StringVar(&opts.projectDir, "project-directory", "", "project folder (default: the folder of the first Compose file)")
 	flags.StringArrayVar(&opts.profiles, "profile", nil, "Compose profile to enable (repeatable)")
 	flags.StringArrayVar(&opts.envFiles, "env-file", nil, "environment file to read instead of .env (repeatable)")
@@ -152,8 +173,12 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 		return &exitError{code: exitUsage, err: err}
 	}
 	if !anyWatched(project) {
-		return &exitError{code: exitUsage, err: fmt.Errorf("no service of project %q has anything for devd to do: "+
-			"give a service a build: section, a bind mount of a project folder with a debug port, develop.watch or an x-devd section", project.Name)}
+		which := fmt.Sprintf("no service of project %q", project.Name)
+		if len(opts.selected) > 0 {
+			which = fmt.Sprintf("none of the services %s", strings.Join(opts.selected, ", "))
+		}
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s has anything for devd to do: "+
+			"give a service a build: section, a bind mount of a project folder, a debug port, develop.watch or an x-devd section", which)}
 	}
 	if err := daemon.CheckDebugPorts(project.Services); err != nil {
 		return &exitError{code: exitUsage, err: err}
