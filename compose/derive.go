@@ -213,7 +213,10 @@ func (d *deriver) service(name string, sc types.ServiceConfig) (Service, []strin
 	}
 	if ext.restart != nil {
 		svc.Restart = *ext.restart
+		svc.RestartSet = true
 	}
+	svc.Ready, svc.SyncUser, svc.Poll = ext.ready, ext.user, ext.poll
+	svc.Gitignore, svc.DebugWait, svc.Supervise = ext.gitignore, ext.debugWait, ext.supervise
 	if sc.StopSignal != "" {
 		svc.StopSignal = normalizeSignal(sc.StopSignal)
 	}
@@ -222,6 +225,14 @@ func (d *deriver) service(name string, sc types.ServiceConfig) (Service, []strin
 	}
 	if err := d.build(sc, &svc); err != nil {
 		return Service{}, nil, err
+	}
+
+	var buildTriggers []Trigger
+	if ext.build != nil {
+		svc.Build, buildTriggers, err = d.hostBuild(ext.build)
+		if err != nil {
+			return Service{}, nil, err
+		}
 	}
 
 	detected := detectDebug(sc)
@@ -238,6 +249,12 @@ func (d *deriver) service(name string, sc types.ServiceConfig) (Service, []strin
 		if err != nil {
 			return Service{}, nil, err
 		}
+		svc.Triggers = append(svc.Triggers, buildTriggers...)
+	case svc.Build != nil:
+		// Only the build's watch paths are watched. A bind mount trigger
+		// would restart the service on a source change before the build
+		// has produced anything new.
+		svc.Triggers = buildTriggers
 	case sc.Build != nil || len(detected) > 0 || ext.present:
 		var warns []string
 		svc.Triggers, warns = d.bindTriggers(sc)

@@ -231,6 +231,7 @@ func TestDerive(t *testing.T) {
 				s := defaults("api")
 				s.Watch = true
 				s.Restart = RestartMode{Kind: RestartSignal, Signal: "SIGUSR2"}
+				s.RestartSet = true
 				s.StopSignal = "SIGINT"
 				s.StopGracePeriod = 3 * time.Second
 				s.Triggers = []Trigger{{Source: SourceBindMount, Action: ActionRestart, Path: f.path("apiapp"), Target: "/app", BindMounted: true}}
@@ -575,7 +576,7 @@ func TestDeriveErrors(t *testing.T) {
 					Extensions:    types.Extensions{"x-devd": map[string]any{"restart": "sometimes"}},
 				}}
 			},
-			want: ConfigError{File: "compose.yaml", Service: "api", Key: "x-devd.restart", Message: `invalid value "sometimes": use container, signal:SIGNAL or none`},
+			want: ConfigError{File: "compose.yaml", Service: "api", Key: "x-devd.restart", Message: `invalid value "sometimes": use process, container, signal:SIGNAL or none`},
 		},
 		{
 			name: "unknown services",
@@ -636,8 +637,8 @@ func TestDeriveWarnsAboutTopLevelExtension(t *testing.T) {
 }
 
 func TestConfigErrorText(t *testing.T) {
-	err := &ConfigError{File: "compose.yaml", Service: "api", Key: "x-devd.restart", Message: `invalid value "sometimes": use container, signal:SIGNAL or none`}
-	want := `compose.yaml: service "api": x-devd.restart: invalid value "sometimes": use container, signal:SIGNAL or none`
+	err := &ConfigError{File: "compose.yaml", Service: "api", Key: "x-devd.restart", Message: `invalid value "sometimes": use process, container, signal:SIGNAL or none`}
+	want := `compose.yaml: service "api": x-devd.restart: invalid value "sometimes": use process, container, signal:SIGNAL or none`
 	if err.Error() != want {
 		t.Fatalf("Error() = %q, want %q", err.Error(), want)
 	}

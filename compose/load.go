@@ -15,33 +15,43 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// Load loads the Compose project selected by opts the way `docker compose`
-// does (same file discovery, `.env`, COMPOSE_FILE, COMPOSE_PROJECT_NAME,
-// COMPOSE_PROFILES, -f, -p, --project-directory, --profile, --env-file) and
-// derives devd's rules for the selected services. Warnings from compose-go
-// and from deriving the rules are logged to log; nil discards them.
+// Load is LoadModel without compose-go's model.
+func Load(ctx context.Context, opts Options, log hclog.Logger) (*Project, error) {
+	p, _, err := LoadModel(ctx, opts, log)
+	return p, err
+}
+
+// LoadModel loads the Compose project selected by opts the way `docker
+// compose` does (same file discovery, `.env`, COMPOSE_FILE,
+// COMPOSE_PROJECT_NAME, COMPOSE_PROFILES, -f, -p, --project-directory,
+// --profile, --env-file) and derives devd's rules for the selected
+// services. It also returns the project as compose-go loaded it, with paths
+// resolved and every enabled service, for callers that need Compose's own
+// fields (`devd up` reads the entrypoint, command and ports). Warnings from compose-go and from
+// deriving the rules are logged to log; nil discards them.
 //
 // Configuration errors are *ConfigError; when no Compose file is found, the
-// error wraps ErrNoComposeFile. Load may be called from several goroutines.
-func Load(ctx context.Context, opts Options, log hclog.Logger) (*Project, error) {
+// error wraps ErrNoComposeFile. LoadModel may be called from several
+// goroutines.
+func LoadModel(ctx context.Context, opts Options, log hclog.Logger) (*Project, *types.Project, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("loading compose project: %w", err)
+		return nil, nil, fmt.Errorf("loading compose project: %w", err)
 	}
 
 	base := opts.WorkingDir
 	if base == "" {
 		wd, err := os.Getwd()
 		if err != nil {
-			return nil, fmt.Errorf("getting current directory: %w", err)
+			return nil, nil, fmt.Errorf("getting current directory: %w", err)
 		}
 		base = wd
 	}
 	base, err := filepath.Abs(base)
 	if err != nil {
-		return nil, fmt.Errorf("resolving working directory %s: %w", opts.WorkingDir, err)
+		return nil, nil, fmt.Errorf("resolving working directory %s: %w", opts.WorkingDir, err)
 	}
 	environ := opts.Environ
 	if environ == nil {
@@ -50,7 +60,7 @@ func Load(ctx context.Context, opts Options, log hclog.Logger) (*Project, error)
 	environ = dropEmpty(environ, consts.ComposeFilePath, consts.ComposeProjectName)
 	for _, f := range opts.Files {
 		if f == "-" {
-			return nil, &ConfigError{Message: "reading the Compose file from standard input is not supported: devd reloads the project when its files change, so pass a file with -f"}
+			return nil, nil, &ConfigError{Message: "reading the Compose file from standard input is not supported: devd reloads the project when its files change, so pass a file with -f"}
 		}
 	}
 
@@ -59,14 +69,14 @@ func Load(ctx context.Context, opts Options, log hclog.Logger) (*Project, error)
 
 	po, loaded, err := projectOptions(opts, base, environ)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	project, err := po.LoadProject(ctx)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, fmt.Errorf("loading compose project: %w", ctxErr)
+			return nil, nil, fmt.Errorf("loading compose project: %w", ctxErr)
 		}
-		return nil, loadError(err, po.ConfigPaths, po.WorkingDir)
+		return nil, nil, loadError(err, po.ConfigPaths, po.WorkingDir)
 	}
 
 	services, warnings, err := Derive(project, opts.Services, ReadIgnoreFile)
@@ -77,22 +87,23 @@ func Load(ctx context.Context, opts Options, log hclog.Logger) (*Project, error)
 				ce.File = displayPath(project.WorkingDir, f)
 			}
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	for _, w := range warnings {
 		log.Warn("compose configuration warning", "detail", w)
 	}
 
 	p := &Project{
-		Name:        project.Name,
-		WorkingDir:  project.WorkingDir,
-		ConfigFiles: configFiles(project.ComposeFiles, loaded.includes),
-		EnvFiles:    existingFiles(loaded.envFiles),
-		Services:    services,
+		Name:         project.Name,
+		WorkingDir:   project.WorkingDir,
+		ConfigFiles:  configFiles(project.ComposeFiles, loaded.includes),
+		ComposeFiles: configFiles(project.ComposeFiles, nil),
+		EnvFiles:     existingFiles(loaded.envFiles),
+		Services:     services,
 	}
 	log.Debug("compose project loaded", "project", p.Name, "working_dir", p.WorkingDir,
 		"config_files", p.ConfigFiles, "service_count", len(p.Services))
-	return p, nil
+	return p, project, nil
 }
 
 // loadedFiles collects the files compose-go reads besides the Compose files

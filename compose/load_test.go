@@ -439,7 +439,7 @@ func TestLoadInvalidFiles(t *testing.T) {
 		{
 			name:  "unknown x-devd key",
 			files: map[string]string{"compose.yaml": "services:\n  api:\n    image: node\n    x-devd:\n      wach: true\n"},
-			want:  ConfigError{File: "compose.yaml", Service: "api", Key: "x-devd.wach", Message: "unknown key; the known keys are debug, restart, watch"},
+			want:  ConfigError{File: "compose.yaml", Service: "api", Key: "x-devd.wach", Message: "unknown key; the known keys are build, debug, debug_wait, gitignore, poll, ready, restart, supervise, user, watch"},
 		},
 		{
 			name:  "x-devd value of the wrong type",
@@ -449,7 +449,7 @@ func TestLoadInvalidFiles(t *testing.T) {
 		{
 			name:  "bad restart value",
 			files: map[string]string{"compose.yaml": "services:\n  api:\n    image: node\n    x-devd:\n      restart: sometimes\n"},
-			want:  ConfigError{File: "compose.yaml", Service: "api", Key: "x-devd.restart", Message: `invalid value "sometimes": use container, signal:SIGNAL or none`},
+			want:  ConfigError{File: "compose.yaml", Service: "api", Key: "x-devd.restart", Message: `invalid value "sometimes": use process, container, signal:SIGNAL or none`},
 		},
 		{
 			name:  "bad debug port",
@@ -626,11 +626,24 @@ func TestLoadSampleConfigs(t *testing.T) {
 	}
 
 	t.Run("x-devd reference", func(t *testing.T) {
-		dir := tempProject(t, map[string]string{"compose.yaml": read("x-devd.yaml"), "apiapp/": ""})
-		api := findService(t, mustLoad(t, Options{WorkingDir: dir}), "api")
+		dir := tempProject(t, map[string]string{
+			"compose.yaml":   read("x-devd.yaml"),
+			"apiapp/":        "",
+			"billing/cmd/":   "",
+			"billing/go.mod": "module billing\n",
+		})
+		p := mustLoad(t, Options{WorkingDir: dir})
+		api := findService(t, p, "api")
 		want := []DebugPort{{Port: 9229, Runtime: "node", Listen: "127.0.0.1:19229"}}
 		if !api.Watch || len(api.Triggers) != 1 || !reflect.DeepEqual(api.Debug, want) {
 			t.Fatalf("api = %+v", api)
+		}
+		if api.Restart.Kind != RestartProcess || !api.RestartSet || api.Supervise == nil || !*api.Supervise || api.SyncUser != "1000:1000" || api.Ready == "" {
+			t.Errorf("api = %+v", api)
+		}
+		billing := findService(t, p, "billing")
+		if b := billing.Build; b == nil || b.Target != "/app/billing" || len(b.Watch) != 2 || len(billing.Triggers) != 2 {
+			t.Errorf("billing = %+v, build %+v", billing, billing.Build)
 		}
 	})
 

@@ -17,6 +17,10 @@ const (
 	ActionSyncRestart Action = "sync+restart"
 	ActionRebuild     Action = "rebuild"
 	ActionSyncExec    Action = "sync+exec"
+	// ActionHostBuild is devd's own action, not a Compose one: a change runs
+	// the service's `x-devd.build` on the host, copies its output into the
+	// container and restarts the service.
+	ActionHostBuild Action = "host-build"
 )
 
 // Syncs reports whether the action copies changed files into the container.
@@ -24,9 +28,16 @@ func (a Action) Syncs() bool {
 	return a == ActionSync || a == ActionSyncRestart || a == ActionSyncExec
 }
 
-// Restarts reports whether the action restarts the service.
+// Restarts reports whether the action restarts the service right away.
+// ActionHostBuild restarts too, but only after its build succeeds: it
+// reports false here.
 func (a Action) Restarts() bool {
 	return a == ActionRestart || a == ActionSyncRestart
+}
+
+// Builds reports whether the action runs the service's host build.
+func (a Action) Builds() bool {
+	return a == ActionHostBuild
 }
 
 // RestartKind is how devd restarts a service.
@@ -34,6 +45,10 @@ type RestartKind string
 
 // Restart kinds accepted by `x-devd.restart`.
 const (
+	// RestartProcess makes devd's supervisor inside the container stop the
+	// service's process and start it again, so the container stays up. It
+	// needs a container started by `devd up`.
+	RestartProcess   RestartKind = "process"
 	RestartContainer RestartKind = "container"
 	RestartSignal    RestartKind = "signal"
 	RestartNone      RestartKind = "none"
@@ -63,6 +78,9 @@ const (
 	SourceBindMount TriggerSource = "bind-mount"
 	// SourceDevelopWatch is a trigger from the service's `develop.watch`.
 	SourceDevelopWatch TriggerSource = "develop.watch"
+	// SourceHostBuild is a trigger from `x-devd.build.watch`; its Action is
+	// ActionHostBuild.
+	SourceHostBuild TriggerSource = "x-devd.build"
 )
 
 // Trigger is one watched host folder of a service and what a change under it
@@ -115,6 +133,10 @@ type DebugPort struct {
 	// inside the container (`--inspect` with no host), which the host cannot
 	// reach; devd warns and says how to fix the command.
 	LoopbackOnly bool
+	// Brk is `x-devd.debug[].brk`: under `devd up`, start the program
+	// paused until a debugger attaches (Node.js `--inspect-brk`; Delve
+	// without `--continue`).
+	Brk bool
 }
 
 // Service holds what devd does for one Compose service.
@@ -125,8 +147,13 @@ type Service struct {
 	// false`, or nothing to watch and no debug port). With `x-devd.watch:
 	// false`, Triggers is empty but Debug still lists the service's ports.
 	Watch bool
-	// Restart is the service's restart mode.
+	// Restart is the service's restart mode: `x-devd.restart`, or
+	// RestartContainer when it is not set.
 	Restart RestartMode
+	// RestartSet is true when `x-devd.restart` was given. When it is false,
+	// the daemon picks the mode from the container: RestartProcess when
+	// devd's supervisor runs in it, Restart otherwise.
+	RestartSet bool
 	// StopSignal is the service's `stop_signal`, "SIGTERM" when unset.
 	StopSignal string
 	// StopGracePeriod is the service's `stop_grace_period`, 10 s when unset.
@@ -150,6 +177,59 @@ type Service struct {
 	// Unsupported lists human-readable notes about triggers that were
 	// skipped (for example a `rebuild` trigger), reported once at start.
 	Unsupported []string
+	// Ready is `x-devd.ready`, how to tell that the service is up after a
+	// start: "tcp:PORT", an "http://HOST:PORT/PATH" URL, or "log:REGEXP".
+	// Empty means the service counts as ready once its process runs.
+	Ready string
+	// SyncUser is `x-devd.user`, "UID:GID": the owner of the files devd
+	// writes into the container. Empty means the engine's default (root).
+	SyncUser string
+	// Build is the host build of `x-devd.build`, nil when the service has
+	// none. A service with a build is watched: a change under Build.Watch
+	// runs the build (triggers with ActionHostBuild), then Build.Output is
+	// copied to Build.Target and the service restarts.
+	Build *HostBuild
+	// Poll is `x-devd.poll`: the interval at which the service's watched
+	// folders are scanned instead of relying on file system events (for
+	// network and virtual file systems where events do not arrive). Zero
+	// means native events.
+	Poll time.Duration
+	// Gitignore is `x-devd.gitignore`: when true, paths that the
+	// .gitignore files of the watched folders ignore do not count as
+	// changes.
+	Gitignore bool
+	// DebugWait is `x-devd.debug_wait`. When true, a restart waits while a
+	// debugger keeps the process paused at a breakpoint, instead of ending
+	// the debugging session. The restart goes ahead once the process runs
+	// again.
+	DebugWait bool
+	// Supervise is `x-devd.supervise`. Nil means the default: `devd up`
+	// runs a watched service under devd's supervisor. False opts the
+	// service out; true is the default made explicit.
+	Supervise *bool
+}
+
+// HostBuild is a build command that devd runs on the host for a compiled
+// service, and the artifact it copies into the container afterwards. Host
+// paths are absolute and cleaned.
+type HostBuild struct {
+	// Command is the program and its arguments. A string in the Compose
+	// file becomes ["sh", "-c", string]; a list is used as it is.
+	Command []string
+	// Dir is the folder the command runs in: `workdir`, the project folder
+	// when unset.
+	Dir string
+	// Env holds the `env` entries as "KEY=value", sorted by key. They are
+	// added to devd's own environment.
+	Env []string
+	// Watch holds the host paths whose changes run the build: `watch`, the
+	// build's Dir when unset. Output is never watched.
+	Watch []string
+	// Output is the host path of the artifact the build produces.
+	Output string
+	// Target is the container path Output is copied to, with forward
+	// slashes.
+	Target string
 }
 
 // PublishedPort is one `ports:` entry of a service.
@@ -170,8 +250,12 @@ type Project struct {
 	// WorkingDir is the project directory.
 	WorkingDir string
 	// ConfigFiles are the absolute paths of the Compose files that were
-	// loaded, in order.
+	// loaded, in order, then the files they include.
 	ConfigFiles []string
+	// ComposeFiles are the absolute paths of the Compose files given to
+	// Compose (by -f, COMPOSE_FILE or the default search), in order,
+	// without the files they include: what to pass to `docker compose -f`.
+	ComposeFiles []string
 	// EnvFiles are the absolute paths of the env files that were read
 	// (`.env` and `--env-file`) and exist.
 	EnvFiles []string

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // extensionKey is the service-level Compose extension devd reads.
@@ -22,6 +23,21 @@ type extension struct {
 	restart *RestartMode
 	// debug contains the `debug` entries in file order.
 	debug []DebugPort
+	// ready is the `ready` value, "" when unset.
+	ready string
+	// user is the `user` value, "" when unset.
+	user string
+	// build is the `build` section, nil when unset. Its paths are as
+	// written; derive resolves them.
+	build *buildSpec
+	// poll is the `poll` interval, 0 when unset.
+	poll time.Duration
+	// gitignore is the `gitignore` value.
+	gitignore bool
+	// debugWait is the `debug_wait` value.
+	debugWait bool
+	// supervise is the `supervise` value, or nil when unset.
+	supervise *bool
 }
 
 // fieldError is an invalid `x-devd` key. The caller adds file and service.
@@ -35,8 +51,8 @@ func (e *fieldError) Error() string { return e.key + ": " + e.message }
 // extensionKeys and debugKeys list the keys of `x-devd` and of one
 // `x-devd.debug` entry.
 var (
-	extensionKeys = []string{"debug", "restart", "watch"}
-	debugKeys     = []string{"allow_remote", "listen", "port", "runtime"}
+	extensionKeys = []string{"build", "debug", "debug_wait", "gitignore", "poll", "ready", "restart", "supervise", "user", "watch"}
+	debugKeys     = []string{"allow_remote", "brk", "listen", "port", "runtime"}
 )
 
 // parseExtension parses a service's `x-devd` value as compose-go decoded
@@ -75,6 +91,43 @@ func parseExtension(raw any, present bool) (extension, error) {
 				return ext, err
 			}
 			ext.debug = ports
+		case "ready":
+			ready, err := parseReady(key, v)
+			if err != nil {
+				return ext, err
+			}
+			ext.ready = ready
+		case "user":
+			user, err := parseUser(key, v)
+			if err != nil {
+				return ext, err
+			}
+			ext.user = user
+		case "build":
+			build, err := parseBuild(key, v)
+			if err != nil {
+				return ext, err
+			}
+			ext.build = build
+		case "poll":
+			poll, err := parsePoll(key, v)
+			if err != nil {
+				return ext, err
+			}
+			ext.poll = poll
+		case "gitignore", "debug_wait", "supervise":
+			b, err := asBool(key, v)
+			if err != nil {
+				return ext, err
+			}
+			switch k {
+			case "gitignore":
+				ext.gitignore = b
+			case "debug_wait":
+				ext.debugWait = b
+			default:
+				ext.supervise = &b
+			}
 		default:
 			return ext, unknownKey(key, extensionKeys)
 		}
@@ -82,14 +135,17 @@ func parseExtension(raw any, present bool) (extension, error) {
 	return ext, nil
 }
 
-// parseRestart parses `x-devd.restart`: container, none or signal:SIGNAL.
+// parseRestart parses `x-devd.restart`: process, container, none or
+// signal:SIGNAL.
 func parseRestart(key string, v any) (RestartMode, error) {
-	const hint = "use container, signal:SIGNAL or none"
+	const hint = "use process, container, signal:SIGNAL or none"
 	s, ok := v.(string)
 	if !ok {
 		return RestartMode{}, &fieldError{key, "must be a string (" + hint + "), got " + describe(v)}
 	}
 	switch s {
+	case string(RestartProcess):
+		return RestartMode{Kind: RestartProcess}, nil
 	case string(RestartContainer):
 		return RestartMode{Kind: RestartContainer}, nil
 	case string(RestartNone):
@@ -202,6 +258,12 @@ func parseDebugEntry(key string, v any) (DebugPort, error) {
 				return DebugPort{}, err
 			}
 			p.AllowRemote = b
+		case "brk":
+			b, err := asBool(fkey, val)
+			if err != nil {
+				return DebugPort{}, err
+			}
+			p.Brk = b
 		default:
 			return DebugPort{}, unknownKey(fkey, debugKeys)
 		}

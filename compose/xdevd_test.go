@@ -61,7 +61,7 @@ func TestParseExtension(t *testing.T) {
 			name:    "restart with an unknown mode",
 			raw:     map[string]any{"restart": "sometimes"},
 			wantKey: "x-devd.restart",
-			wantMsg: `invalid value "sometimes": use container, signal:SIGNAL or none`,
+			wantMsg: `invalid value "sometimes": use process, container, signal:SIGNAL or none`,
 		},
 		{
 			name:    "restart with an unsupported signal",
@@ -154,7 +154,7 @@ func TestParseExtension(t *testing.T) {
 			name:    "debug entry with an unknown key",
 			raw:     map[string]any{"debug": []any{map[string]any{"port": 9229, "host": "x"}}},
 			wantKey: "x-devd.debug[0].host",
-			wantMsg: "unknown key; the known keys are allow_remote, listen, port, runtime",
+			wantMsg: "unknown key; the known keys are allow_remote, brk, listen, port, runtime",
 		},
 		{
 			name:    "debug not a list",
@@ -170,9 +170,9 @@ func TestParseExtension(t *testing.T) {
 		},
 		{
 			name:    "unknown key",
-			raw:     map[string]any{"watch": true, "poll": true},
-			wantKey: "x-devd.poll",
-			wantMsg: "unknown key; the known keys are debug, restart, watch",
+			raw:     map[string]any{"watch": true, "polling": true},
+			wantKey: "x-devd.polling",
+			wantMsg: "unknown key; the known keys are build, debug, debug_wait, gitignore, poll, ready, restart, supervise, user, watch",
 		},
 		{
 			name:    "not a mapping",

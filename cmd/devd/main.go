@@ -130,6 +130,7 @@ folder. With SERVICE names, devd supervises only those services.`,
 
 	cmd.AddCommand(newVersionCommand(stdout))
 	cmd.AddCommand(newExplainCommand(opts, stdout))
+	cmd.AddCommand(newUpCommand(opts, stdout, stderr))
 	return cmd
 }
 
