@@ -35,6 +35,8 @@ type Status struct {
 	Started  time.Time       `json:"started"`
 	Engine   string          `json:"engine"`
 	Services []ServiceStatus `json:"services"`
+	// Dashboard is the URL of the web dashboard, empty when it is off.
+	Dashboard string `json:"dashboard,omitempty"`
 }
 
 // ServiceStatus is the state of one service.

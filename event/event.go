@@ -17,6 +17,11 @@ type Type string
 const (
 	// Started: devd started supervising the project.
 	Started Type = "started"
+	// Watching: devd watches a folder for a service; Reason says what a
+	// change does.
+	Watching Type = "watching"
+	// DebugListening: a debug proxy listens at Address for a service.
+	DebugListening Type = "debug_listening"
 	// ConfigReloaded: a Compose or env file changed and the rules were reloaded.
 	ConfigReloaded Type = "config_reloaded"
 	// ConfigInvalid: a changed configuration is invalid; the old rules stay.

@@ -32,20 +32,45 @@
 //     128 by default. Creating one beyond it fails with EMFILE ("too many
 //     open files"). Each Watcher uses one instance.
 //   - fs.inotify.max_queued_events is the number of events the kernel queues
-//     for a reader, 16384 by default. Beyond it, events are lost and the
-//     Watcher reports every root so that the consumer rescans them.
+//     for a reader, 16384 by default. Beyond it, events are lost. The
+//     Watcher then adds the lost watches again, reports every root so that
+//     the consumer rescans them, and reports each folder created or
+//     replaced meanwhile with its content.
 //
-// Errors caused by the first two limits wrap ErrWatchLimit and name the
-// sysctl, its current value and the command that raises it.
+// When one of the first two limits is reached, the Watcher logs one warning
+// that names the sysctl, its current value and the command that raises it.
+// It then keeps working by polling what it cannot watch. That is each folder
+// that no watch was left for, with everything under it, or every root when
+// no instance could be created. Watcher.Polling lists the polled paths.
 //
 // # Network and virtual file systems
 //
-// inotify reports only the changes made through the local kernel. Changes made
-// elsewhere produce no event: on another machine for NFS and SMB shares, by
-// the Windows side for WSL 2's /mnt/c, by the host for 9p and other folders
-// shared into a virtual machine, and by the remote end of FUSE file systems.
-// Folders on such file systems need polling, which this package does not
-// provide yet.
+// inotify reports only the changes made through the local kernel. Changes
+// made elsewhere produce no event. On NFS and SMB shares, they are made on
+// another machine. For WSL 2's /mnt/c they are made by the Windows side, for
+// 9p and other folders shared into a virtual machine by the host, and for
+// FUSE file systems by the remote end. Such folders need Config.Poll.
+//
+// # Polling
+//
+// A polling Watcher keeps a snapshot of every path it polls and scans it at
+// each interval. A path is reported when it appears or disappears, and when
+// its size, modification or change time, mode, inode number or symbolic link
+// target changes. A new folder is reported with everything inside it, and a
+// removed folder with everything it held. Skipped folders are never read.
+//
+// A folder's timestamps change when entries are added, removed or renamed
+// in it, not when a file inside it is written. So a scan lists only the
+// folders whose state changed, but it calls lstat on every path it holds. On
+// a 2-core virtual machine, a scan of 100,000 files took about 0.18 s of CPU
+// time, most of it in lstat. When a scan takes more than a quarter of the
+// interval, the next one waits four times as long as the scan took.
+//
+// NOTE: a write that keeps a file's size and happens within the same tick
+// of the file system's clock as the previous scan's lstat of that file is
+// missed until the file changes again. Linux file systems keep nanosecond
+// timestamps whose ticks are a few milliseconds at most, so this takes a
+// write in the middle of a save.
 //
 // # macOS and Windows
 //

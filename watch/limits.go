@@ -8,10 +8,11 @@ import (
 	"syscall"
 )
 
-// ErrWatchLimit is wrapped by the errors returned when the kernel rejects a
-// new inotify watch or instance because a per-user limit is reached. The
-// message of such an error names the sysctl to raise and the command that
-// raises it. Test with errors.Is.
+// ErrWatchLimit is wrapped by the errors that describe a new inotify watch
+// or instance rejected because a per-user limit is reached. The message of
+// such an error names the sysctl to raise and the command that raises it. The
+// Watcher logs these errors and polls instead, so New does not return them.
+// Test with errors.Is.
 var ErrWatchLimit = errors.New("inotify limit reached")
 
 // Suggested values for the inotify limits. Linux 5.11 and later size the

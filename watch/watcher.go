@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/hashicorp/go-hclog"
@@ -32,80 +34,109 @@ type Config struct {
 
 	// Logger receives the Watcher's logs. Nil discards them.
 	Logger hclog.Logger
+
+	// Poll is the interval at which the roots are scanned for changes, in
+	// place of inotify. Zero or less uses inotify, and scans at
+	// DefaultPollInterval only the paths that an inotify limit keeps from
+	// being watched. Polling is needed where inotify reports no changes made
+	// elsewhere, such as on network shares. The interval is stretched while a
+	// scan takes more than a quarter of it.
+	Poll time.Duration
+
+	// Clock is the source of time for polling. Nil selects RealClock.
+	Clock Clock
 }
 
 // Watcher reports changes under several roots, following new folders as they
 // appear. See the package documentation for what it reports.
 //
-// New starts a goroutine and an inotify instance, so the caller must call Run
-// or Close. Events, WatchCount and Close are safe for concurrent use; Run is
-// called once.
+// New may start a goroutine and an inotify instance, so the caller must call
+// Run or Close. Events, WatchCount, Polling and Close are safe for concurrent
+// use; Run is called once.
 type Watcher struct {
-	fsw    *fsnotify.Watcher
+	fsw    *fsnotify.Watcher // nil when every root is polled
 	roots  []string
 	skipFn func(path string, isDir bool) bool
 	log    hclog.Logger
+	hooks  hooks
 
 	events    chan string   // closed by Run
 	inbox     *inbox        // filled by the drain goroutine
-	drainDone chan struct{} // closed when the drain goroutine returns
-	started   atomic.Bool   // Run was called
+	drainDone chan struct{} // closed when the drain goroutine returns, nil without fsw
+	closed    chan struct{} // closed by Close
+	closeOnce sync.Once
+	started   atomic.Bool // Run was called
 
 	// The fields below belong to the goroutine running New, then Run.
 
-	// dirs maps each watched folder inside a root to its watched child
-	// folders, so that a removed or renamed folder can be forgotten with
-	// everything under it.
-	dirs map[string]map[string]struct{}
-	// anchors are the watched folders outside roots: the parent of a root
-	// that is a file, and the nearest existing parent of a missing root.
-	anchors map[string]struct{}
+	// dirs maps each watched folder inside a root to its inode and watched
+	// child folders, so that a removed or renamed folder can be forgotten
+	// with everything under it.
+	dirs map[string]*watchedDir
+	// anchors maps the watched folders outside roots to their inode
+	// numbers: the parent of a root that is a file, and the nearest existing
+	// parent of a missing root.
+	anchors map[string]uint64
 	// present records whether each root existed at the last check.
 	present map[string]bool
 	// queue holds the changed paths the consumer has not received yet.
 	queue pathQueue
-	// limitLogged is set once a watch limit error was logged at error level.
-	limitLogged bool
+	// poll scans the paths that are not watched with inotify.
+	poll poller
+	// running is set once Run has started.
+	running bool
+	// limitWarned is set once an inotify limit was logged at warning level.
+	limitWarned bool
 }
 
 // New creates an inotify instance and watches every folder under the roots
-// that Skip keeps. It returns an error wrapping ErrWatchLimit when a kernel
-// limit stops it.
+// that Skip keeps. Where an inotify limit stops it, New logs a warning that
+// names the command raising the limit, and polls what it cannot watch. With
+// Config.Poll set, New takes a snapshot of the roots and uses no inotify.
 func New(cfg Config) (*Watcher, error) {
+	return newWatcher(cfg, hooks{})
+}
+
+func newWatcher(cfg Config, h hooks) (*Watcher, error) {
 	roots, err := absRoots(cfg.Roots)
 	if err != nil {
 		return nil, err
 	}
 
-	fsw, err := fsnotify.NewWatcher()
-	if err != nil {
-		return nil, newWatcherError(err)
-	}
-
 	w := &Watcher{
-		fsw:       fsw,
-		roots:     roots,
-		skipFn:    cfg.Skip,
-		log:       cfg.Logger,
-		events:    make(chan string),
-		inbox:     newInbox(),
-		drainDone: make(chan struct{}),
-		dirs:      make(map[string]map[string]struct{}),
-		anchors:   make(map[string]struct{}),
-		present:   make(map[string]bool),
+		roots:   roots,
+		skipFn:  cfg.Skip,
+		log:     cfg.Logger,
+		hooks:   h.withDefaults(),
+		events:  make(chan string),
+		inbox:   newInbox(),
+		closed:  make(chan struct{}),
+		dirs:    make(map[string]*watchedDir),
+		anchors: make(map[string]uint64),
+		present: make(map[string]bool),
 	}
 	if w.log == nil {
 		w.log = hclog.NewNullLogger()
 	}
-	go func() {
-		defer close(w.drainDone)
-		w.inbox.drain(fsw)
-	}()
+	w.poll.clock = cfg.Clock
+	if w.poll.clock == nil {
+		w.poll.clock = RealClock
+	}
+	w.poll.base = w.hooks.pollInterval
+	if cfg.Poll > 0 {
+		w.poll.base = cfg.Poll
+	}
+	w.poll.interval = w.poll.base
 
-	if err := w.ensureRoots(false); err != nil {
-		_ = w.Close()
+	if cfg.Poll > 0 {
+		w.log.Debug("polling instead of using inotify", "poll_interval", cfg.Poll)
+		w.pollRoots()
+		return w, nil
+	}
+	if err := w.openInotify(); err != nil {
 		return nil, err
 	}
+	w.ensureRoots(false)
 	return w, nil
 }
 
@@ -123,13 +154,23 @@ func (w *Watcher) Events() <-chan string { return w.events }
 
 // WatchCount returns the number of inotify watches the Watcher holds, which
 // is the number of folders it watches. It returns 0 once the Watcher is
-// closed.
-func (w *Watcher) WatchCount() int { return len(w.fsw.WatchList()) }
+// closed, and when it polls every root.
+func (w *Watcher) WatchCount() int {
+	if w.fsw == nil {
+		return 0
+	}
+	return len(w.fsw.WatchList())
+}
 
 // Close releases the inotify instance and stops the goroutine that New
 // started. Run returns when Close is called. Close may be called more than
 // once.
 func (w *Watcher) Close() error {
+	w.closeOnce.Do(func() { close(w.closed) })
+	if w.fsw == nil {
+		return nil
+	}
+
 	err := w.fsw.Close()
 	<-w.drainDone
 	if err != nil {
@@ -151,25 +192,43 @@ func (w *Watcher) Run(ctx context.Context) error {
 			w.log.Warn("closing watcher failed", "error", err)
 		}
 	}()
+	defer func() {
+		if w.poll.timer != nil {
+			w.poll.timer.Stop()
+		}
+	}()
 
-	w.log.Info("watching", "root_count", len(w.roots), "watch_count", w.WatchCount())
+	w.running = true
+	w.armPoll()
+	w.log.Info("watching", "root_count", len(w.roots), "watch_count", w.WatchCount(),
+		"polled_count", len(w.poll.roots))
 	for {
-		// A nil channel disables the send case while the queue is empty.
+		// A nil channel disables its case: sending while the queue is empty,
+		// and waiting for a scan while none is due.
 		var out chan<- string
 		next, ok := w.queue.peek()
 		if ok {
 			out = w.events
+		}
+		var scan <-chan time.Time
+		if w.poll.armed {
+			scan = w.poll.timer.C()
 		}
 
 		select {
 		case <-ctx.Done():
 			w.log.Debug("watcher stopping", "reason", ctx.Err())
 			return nil
-		case <-w.drainDone:
+		case <-w.closed:
 			w.log.Debug("watcher stopping", "reason", "closed")
+			return nil
+		case <-w.drainDone:
+			w.log.Debug("watcher stopping", "reason", "inotify closed")
 			return nil
 		case <-w.inbox.ready:
 			w.handleInbox()
+		case <-scan:
+			w.pollScan()
 		case out <- next:
 			w.queue.pop()
 		}
@@ -179,7 +238,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 func (w *Watcher) handleInbox() {
 	events, errs, overflow := w.inbox.take()
 	for _, ev := range events {
-		w.logError(w.handleEvent(ev))
+		w.handleEvent(ev)
 	}
 
 	for _, err := range errs {
@@ -192,24 +251,27 @@ func (w *Watcher) handleInbox() {
 	if overflow {
 		w.log.Warn("events were lost because the kernel queue overflowed, rescanning every root",
 			"root_count", len(w.roots))
-		w.logError(w.rescan())
+		w.rescan()
 	}
 }
 
 // handleEvent reports the path of ev when it lies in a root and updates the
 // watches: a new folder is walked, a removed or renamed one is forgotten, and
 // a change on the way to a root checks the roots again.
-func (w *Watcher) handleEvent(ev fsnotify.Event) error {
+func (w *Watcher) handleEvent(ev fsnotify.Event) {
 	path := filepath.Clean(ev.Name)
 	w.log.Trace("file system event", "path", path, "op", ev.Op.String())
 
 	_, wasDir := w.dirs[path]
 	_, wasAnchor := w.anchors[path]
-	if wasDir && (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)) {
+	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
 		// Watches follow the inode, so the watches under a renamed folder
 		// would report paths under its old name. Forget them; the new name
 		// arrives as a create event and is walked again.
-		w.dropTree(path)
+		if wasDir {
+			w.dropTree(path)
+		}
+		w.stopPolling(path)
 	}
 
 	if w.inRoot(path) {
@@ -227,32 +289,13 @@ func (w *Watcher) handleEvent(ev fsnotify.Event) error {
 			// with its content already inside. Walking reports that content
 			// and watches the subfolders.
 			if exists && isDir {
-				if err := w.addTree(path, true); err != nil {
-					return err
-				}
+				w.addTree(path, reportAll)
 			}
 		}
 	}
 
 	if wasAnchor || w.onRootPath(path) {
-		return w.ensureRoots(true)
-	}
-	return nil
-}
-
-// logError logs an error from adding watches while running. The first watch
-// limit error is logged at error level, because the fix is on the user's
-// side, and later ones at debug level.
-func (w *Watcher) logError(err error) {
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrWatchLimit) && !w.limitLogged:
-		w.limitLogged = true
-		w.log.Error("cannot watch every folder, changes in some folders will be missed", "error", err)
-	case errors.Is(err, ErrWatchLimit):
-		w.log.Debug("cannot watch every folder", "error", err)
-	default:
-		w.log.Warn("updating watches failed", "error", err)
+		w.ensureRoots(true)
 	}
 }
 
