@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -19,17 +18,18 @@ var _ control.Backend = (*Daemon)(nil)
 
 // ErrUnknownService is returned by the control methods for a service that
 // is not in the project.
-var ErrUnknownService = errors.New("unknown service")
+var ErrUnknownService = control.ErrUnknownService
 
 // Status returns a snapshot of every service of the project.
 func (d *Daemon) Status() control.Status {
 	project := d.currentProject()
 	st := control.Status{
-		Project: project.Name,
-		PID:     os.Getpid(),
-		Version: d.cfg.Version,
-		Started: d.started,
-		Engine:  d.cfg.EngineHost,
+		Project:   project.Name,
+		PID:       os.Getpid(),
+		Version:   d.cfg.Version,
+		Started:   d.started,
+		Engine:    d.cfg.EngineHost,
+		Dashboard: d.cfg.Dashboard,
 	}
 	s := d.session()
 
@@ -58,6 +58,9 @@ func (d *Daemon) Status() control.Status {
 		}
 
 		if s != nil {
+			if running := s.reg.Running(svc.Name); len(running) > 0 {
+				ss.RestartMode = restartModeFor(svc, running[0]).String()
+			}
 			for _, c := range s.reg.All(svc.Name) {
 				ss.Containers = append(ss.Containers, control.ContainerStatus{Name: c.Name, ID: shortID(c.ID), State: c.State})
 			}
@@ -111,7 +114,7 @@ func (d *Daemon) Restart(ctx context.Context, service string) error {
 	if w.svc.Restart.Kind == compose.RestartNone {
 		return fmt.Errorf("service %q has restart mode none; set x-devd.restart to restart it", service)
 	}
-	return wait(ctx, w, plan.Work{Service: service, Restart: true, Reasons: []string{"devd restart"}, PathCount: 1})
+	return wait(ctx, w, plan.Work{Service: service, Restart: true, Requested: "requested with devd restart"})
 }
 
 // Sync copies every file of the service's synced folders into its
@@ -122,7 +125,7 @@ func (d *Daemon) Sync(ctx context.Context, service string) error {
 		return err
 	}
 	s := d.session()
-	work := plan.Work{Service: service, Reasons: []string{"devd sync"}}
+	work := plan.Work{Service: service, Requested: "requested with devd sync"}
 	for _, sr := range s.rules {
 		if sr.Service.Name != service {
 			continue

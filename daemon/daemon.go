@@ -39,6 +39,9 @@ type Config struct {
 	Version string
 	// EngineHost is the engine address, reported in the status.
 	EngineHost string
+	// Dashboard is the dashboard's URL, reported in the status; empty
+	// when it is off.
+	Dashboard string
 }
 
 // Daemon supervises one Compose project. Its methods other than Run are

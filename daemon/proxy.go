@@ -10,6 +10,7 @@ import (
 
 	"github.com/devdtool/devd/compose"
 	"github.com/devdtool/devd/debug"
+	"github.com/devdtool/devd/event"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -31,7 +32,7 @@ type proxyInfo struct {
 }
 
 func startProxies(ctx context.Context, services []compose.Service, workers map[string]*worker,
-	reg *registry, eng Engine, log hclog.Logger) ([]proxyInfo, error) {
+	reg *registry, eng Engine, log hclog.Logger, bus *event.Bus) ([]proxyInfo, error) {
 	var reqs []debug.Request
 	for _, svc := range services {
 		if !svc.Watch {
@@ -79,6 +80,10 @@ func startProxies(ctx context.Context, services []compose.Service, workers map[s
 		go func() { _ = p.Serve(ctx) }()
 
 		plog.Info("debug proxy listening; attach your debugger here", "address", ln.Addr().String())
+		if bus != nil {
+			bus.Publish(event.Event{Type: event.DebugListening, Service: a.Service, Address: ln.Addr().String(),
+				Reason: fmt.Sprintf("port %d in the container", a.Port)})
+		}
 		warnPublished(plog, svc, a)
 	}
 	return proxies, nil

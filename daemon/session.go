@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,7 +66,7 @@ func (s *session) run(ctx context.Context, carried []plan.Work) (*compose.Projec
 		s.output.wait()
 	}()
 
-	proxies, err := startProxies(ctx, s.project.Services, s.workers, s.reg, s.eng, s.log)
+	proxies, err := startProxies(ctx, s.project.Services, s.workers, s.reg, s.eng, s.log, s.d.bus)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -77,13 +78,21 @@ func (s *session) run(ctx context.Context, carried []plan.Work) (*compose.Projec
 	}()
 
 	configFiles := s.configFiles()
-	watcher, err := watch.New(watch.Config{
-		Roots:  s.roots(configFiles),
-		Skip:   plan.SkipWatch(s.rules, configFiles),
-		Logger: s.log.Named("watch"),
-	})
-	if err != nil {
-		return nil, nil, err
+	var watchers []*watch.Watcher
+	for interval, roots := range s.rootsByPoll(configFiles) {
+		w, err := watch.New(watch.Config{
+			Roots:  roots,
+			Skip:   plan.SkipWatch(s.rules, configFiles),
+			Logger: s.log.Named("watch"),
+			Poll:   interval,
+		})
+		if err != nil {
+			for _, started := range watchers {
+				_ = started.Close()
+			}
+			return nil, nil, err
+		}
+		watchers = append(watchers, w)
 	}
 
 	wg.Add(1)
@@ -104,18 +113,39 @@ func (s *session) run(ctx context.Context, carried []plan.Work) (*compose.Projec
 		}
 	}
 
-	watchErr := make(chan error, 1)
+	watchErr := make(chan error, len(watchers))
+	changed := make(chan string)
+	var watching sync.WaitGroup
+	for _, w := range watchers {
+		wg.Add(2)
+		watching.Add(1)
+		go func() {
+			defer wg.Done()
+			watchErr <- w.Run(ctx)
+		}()
+		go func() {
+			defer wg.Done()
+			defer watching.Done()
+			for p := range w.Events() {
+				select {
+				case changed <- p:
+				case <-ctx.Done():
+				}
+			}
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		watchErr <- watcher.Run(ctx)
+		watching.Wait()
+		close(changed)
 	}()
 
 	batches := make(chan watch.Batch)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		watch.NewBatcher(s.cfg.Quiet, s.cfg.MaxWait, watch.RealClock).Run(ctx, watcher.Events(), batches)
+		watch.NewBatcher(s.cfg.Quiet, s.cfg.MaxWait, watch.RealClock).Run(ctx, changed, batches)
 	}()
 
 	s.logWatching()
@@ -223,6 +253,11 @@ func (s *session) configFiles() []string {
 		}
 	}
 	for _, svc := range s.project.Services {
+		if svc.Watch && svc.Gitignore {
+			for _, t := range svc.Triggers {
+				set[filepath.Join(t.Path, ".gitignore")] = true
+			}
+		}
 		if svc.Watch && svc.BuildContext != "" {
 			// NOTE: a <Dockerfile>.dockerignore created while devd runs is
 			// picked up only at the next reload.
@@ -237,24 +272,48 @@ func (s *session) configFiles() []string {
 	return files
 }
 
-// roots returns the folders and files to watch: every trigger path and the
-// configuration files. A path inside another root is left out.
-func (s *session) roots(configFiles []string) []string {
-	set := make(map[string]bool)
+// rootsByPoll returns the folders and files to watch, every trigger path
+// and the configuration files, grouped by polling interval: 0 for native
+// file events, and x-devd.poll for the services that set it.
+func (s *session) rootsByPoll(configFiles []string) map[time.Duration][]string {
+	sets := map[time.Duration]map[string]bool{0: {}}
 	for _, sr := range s.rules {
+		interval := sr.Service.Poll
+		if sets[interval] == nil {
+			sets[interval] = make(map[string]bool)
+		}
 		for _, r := range sr.Rules {
-			set[r.Trigger.Path] = true
+			sets[interval][r.Trigger.Path] = true
 		}
 	}
 	for _, c := range configFiles {
-		set[c] = true
+		sets[0][c] = true
 	}
-	var all []string
-	for p := range set {
-		all = append(all, p)
+	groups := make(map[time.Duration][]string, len(sets))
+	for interval, set := range sets {
+		for p := range set {
+			groups[interval] = append(groups[interval], p)
+		}
+		sort.Strings(groups[interval])
 	}
-	sort.Strings(all)
-	return all
+	return groups
+}
+
+// describeTrigger says in words what a change under a trigger does.
+func describeTrigger(rel string, t compose.Trigger, svc compose.Service) string {
+	var what []string
+	switch {
+	case t.Action.Builds():
+		what = append(what, "build")
+	case t.BindMounted:
+		what = append(what, "bind-mounted at "+t.Target)
+	case t.Action.Syncs() && t.Target != "":
+		what = append(what, "sync to "+t.Target)
+	}
+	if t.Action.Restarts() || t.Action.Builds() {
+		what = append(what, "restart")
+	}
+	return rel + ": " + strings.Join(what, ", ")
 }
 
 func (s *session) logWatching() {
@@ -279,6 +338,7 @@ func (s *session) logWatching() {
 				kv = append(kv, "bind_mounted", true)
 			}
 			s.log.Info("watching", kv...)
+			s.d.bus.Publish(event.Event{Type: event.Watching, Service: svc.Name, Reason: describeTrigger(rel, t, svc)})
 		}
 	}
 }

@@ -307,6 +307,12 @@ func (w *worker) apply(ctx context.Context, work plan.Work) error {
 	w.waiting = false
 	w.mu.Unlock()
 
+	if work.Build {
+		if err := w.build(ctx, &work); err != nil {
+			return err
+		}
+	}
+
 	if len(work.Changes) > 0 {
 		if err := w.sync(ctx, containers, work); err != nil {
 			return err
@@ -324,7 +330,7 @@ func (w *worker) sync(ctx context.Context, containers []engine.Container, work p
 	for _, c := range containers {
 		start := time.Now()
 		w.publish(event.Event{Type: event.SyncStarted, Container: c.Name, Paths: work.Reasons})
-		res, err := filesync.Apply(ctx, w.eng, c.ID, work.Changes, ownerOf(c), w.log)
+		res, err := filesync.Apply(ctx, w.eng, c.ID, work.Changes, ownerFor(w.svc, c), w.log)
 		if err != nil {
 			err = fmt.Errorf("syncing %d paths to %s: %w", len(work.Changes), c.Name, err)
 			errs = append(errs, err)
@@ -364,13 +370,13 @@ func (w *worker) restart(ctx context.Context, containers []engine.Container, wor
 	}
 
 	reason := reasonText(work)
-	w.log.Info("restarting", "mode", mode.String(), "reason", reason)
+	w.log.Info("restarting", "mode", restartModeFor(w.svc, containers[0]).String(), "reason", reason)
 	w.publish(event.Event{Type: event.RestartStarted, Reason: reason, Paths: work.Reasons})
 	start := time.Now()
 
 	var errs []error
 	for _, c := range containers {
-		if err := w.restartContainer(ctx, c, mode); err != nil {
+		if err := w.restartContainer(ctx, c, restartModeFor(w.svc, c)); err != nil {
 			errs = append(errs, fmt.Errorf("restarting %s: %w", c.Name, err))
 		}
 	}
@@ -391,16 +397,6 @@ func (w *worker) restart(ctx context.Context, containers []engine.Container, wor
 	w.state.stats.lastRestart = &restartStats{time: time.Now(), reason: reason, ready: ready}
 	w.state.mu.Unlock()
 	return nil
-}
-
-// restartContainer restarts one container in the given mode.
-func (w *worker) restartContainer(ctx context.Context, c engine.Container, mode compose.RestartMode) error {
-	switch mode.Kind {
-	case compose.RestartSignal:
-		return w.eng.SignalContainer(ctx, c.ID, mode.Signal)
-	default:
-		return w.eng.RestartContainer(ctx, c.ID, w.svc.StopGracePeriod)
-	}
 }
 
 func (w *worker) recordError(err error) {
@@ -424,6 +420,9 @@ func (w *worker) publish(e event.Event) {
 
 func reasonText(work plan.Work) string {
 	if len(work.Reasons) == 0 {
+		if work.Requested != "" {
+			return work.Requested
+		}
 		return "requested"
 	}
 	text := strings.Join(work.Reasons, ", ") + " changed"
@@ -431,6 +430,16 @@ func reasonText(work plan.Work) string {
 		text = fmt.Sprintf("%s, and %d more", text, extra)
 	}
 	return text
+}
+
+// ownerFor returns the owner of files written into a container of the
+// service: x-devd.user when set, else the container's own user.
+func ownerFor(svc compose.Service, c engine.Container) filesync.Owner {
+	var uid, gid int
+	if n, _ := fmt.Sscanf(svc.SyncUser, "%d:%d", &uid, &gid); n == 2 {
+		return filesync.Owner{UID: uid, GID: gid}
+	}
+	return ownerOf(c)
 }
 
 // ownerOf returns the owner of files written into the container: its

@@ -181,6 +181,33 @@ func startStackWith(t *testing.T, apiExtra string) *stack {
 	return s
 }
 
+// prepareStack is startStack without bringing the stack up, for tests that
+// let devd up do it.
+func prepareStack(t *testing.T) *stack {
+	t.Helper()
+	requireEngine(t)
+
+	s := &stack{t: t, dir: filepath.Join(t.TempDir(), "microservices")}
+	s.project = fmt.Sprintf("devde2e%d", time.Now().UnixNano()%1_000_000_000)
+	s.apiPort = freePort(t)
+	s.notPort = freePort(t)
+	copyTree(t, filepath.Join(repoRoot, "examples", "microservices"), s.dir)
+	writeFile(t, filepath.Join(s.dir, "compose.override.yaml"), fmt.Sprintf(overrideTemplate, s.project, s.apiPort, s.notPort))
+	s.env = append(os.Environ(), "COMPOSE_PROJECT_NAME="+s.project, "DEVD_NODE_IMAGE="+nodeImage)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), composeTimeout)
+		defer cancel()
+		// The project name finds every container, whichever files made it.
+		cmd := exec.CommandContext(ctx, "docker", "compose", "-p", s.project, "down", "--volumes", "--remove-orphans", "--timeout", "2")
+		cmd.Dir = s.dir
+		cmd.Env = s.env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Logf("docker compose down: %v\n%s", err, out)
+		}
+	})
+	return s
+}
+
 // compose runs docker compose on the stack and returns its output.
 func (s *stack) compose(args ...string) string {
 	s.t.Helper()
@@ -257,8 +284,8 @@ func startDevd(t *testing.T, s *stack, args ...string) *devdProcess {
 		}
 	})
 
-	d.waitLog("devd started", nil)
-	d.waitLog("watching", nil)
+	d.waitLogWithin(composeTimeout, "devd started", nil)
+	d.waitLogWithin(composeTimeout, "watching", nil)
 	return d
 }
 
@@ -326,8 +353,14 @@ func (d *devdProcess) countLogs(msg string, where map[string]string) int {
 // waitLog waits for a log entry and returns it.
 func (d *devdProcess) waitLog(msg string, where map[string]string) map[string]any {
 	d.t.Helper()
+	return d.waitLogWithin(changeTimeout, msg, where)
+}
+
+// waitLogWithin is waitLog with a timeout of the caller's choice.
+func (d *devdProcess) waitLogWithin(timeout time.Duration, msg string, where map[string]string) map[string]any {
+	d.t.Helper()
 	var found map[string]any
-	waitFor(d.t, changeTimeout, fmt.Sprintf("devd logs %q %v", msg, where), func() bool {
+	waitFor(d.t, timeout, fmt.Sprintf("devd logs %q %v", msg, where), func() bool {
 		if l := d.logs(msg, where); len(l) > 0 {
 			found = l[len(l)-1]
 			return true

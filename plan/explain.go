@@ -76,7 +76,11 @@ func (r *Rule) ignoredBy(hostPath, buildContext string, dockerignore []string) s
 		return "always ignored"
 	}
 	if r.ignore.Matches(hostPath) {
-		return quote(lastMatching(r.Trigger.Path, r.Trigger.Ignore, hostPath)) + " (" + string(r.Trigger.Source) + " ignore)"
+		p := lastMatching(r.Trigger.Path, r.ignoreList, hostPath)
+		if !contains(r.Trigger.Ignore, p) {
+			return quote(p) + " (.gitignore of " + r.Trigger.Path + ")"
+		}
+		return quote(p) + " (" + string(r.Trigger.Source) + " ignore)"
 	}
 	if r.dockerignore.Matches(hostPath) {
 		return quote(lastMatching(buildContext, dockerignore, hostPath)) + " (.dockerignore of " + buildContext + ")"

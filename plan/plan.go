@@ -21,11 +21,17 @@ type Work struct {
 	Changes []filesync.Change
 	// Restart is true when a matched rule restarts the service.
 	Restart bool
+	// Build is true when a matched rule runs the service's host build;
+	// the artifact is synced and the service restarted after it succeeds.
+	Build bool
 	// Reasons holds up to MaxReasons changed paths that caused the work,
 	// relative to the project folder when possible.
 	Reasons []string
 	// PathCount is the number of changed paths that matched the service.
 	PathCount int
+	// Requested holds why a person asked for the work ("devd restart"),
+	// for work that no file change caused.
+	Requested string
 	// First is when the earliest change of the work happened; zero when
 	// unknown. The time from First to ready is what a developer waits.
 	First time.Time
@@ -58,6 +64,9 @@ func Make(paths []string, services []ServiceRules, projectDir string, first time
 				}
 				if rule.Trigger.Action.Restarts() {
 					work.Restart = true
+				}
+				if rule.Trigger.Action.Builds() {
+					work.Build = true
 				}
 			}
 			if matched && !seen[p] {
@@ -110,7 +119,11 @@ func (w *Work) Merge(later Work) {
 			}
 		}
 	}
+	if w.Requested == "" {
+		w.Requested = later.Requested
+	}
 	w.Restart = w.Restart || later.Restart
+	w.Build = w.Build || later.Build
 	if w.First.IsZero() || (!later.First.IsZero() && later.First.Before(w.First)) {
 		w.First = later.First
 	}
@@ -126,7 +139,7 @@ func (w *Work) Merge(later Work) {
 
 // Empty reports whether the work asks for nothing.
 func (w Work) Empty() bool {
-	return len(w.Changes) == 0 && !w.Restart
+	return len(w.Changes) == 0 && !w.Restart && !w.Build
 }
 
 // SortedPaths returns the distinct host paths of the work's changes.

@@ -21,7 +21,8 @@ type Rule struct {
 	// when the trigger does not copy files (restart only, or bind-mounted).
 	Tree *filesync.Tree
 
-	ignore       *watch.Matcher // trigger `ignore` patterns, relative to Path
+	ignore       *watch.Matcher // trigger `ignore` patterns and .gitignore ones, relative to Path
+	ignoreList   []string       // the patterns of ignore, for explanations
 	dockerignore *watch.Matcher // build context .dockerignore, relative to the context
 	defaults     *watch.Matcher // editor temporary files and .git
 	include      *watch.Matcher // trigger `include` patterns; nil means all
@@ -62,7 +63,16 @@ func compileRule(svc compose.Service, trig compose.Trigger) (Rule, error) {
 	where := fmt.Sprintf("service %q: %s trigger for %s", svc.Name, trig.Source, trig.Path)
 
 	var err error
-	if rule.ignore, err = watch.NewMatcher(trig.Path, trig.Ignore); err != nil {
+	ignore := trig.Ignore
+	if svc.Gitignore {
+		gitPatterns, err := readGitignore(trig.Path)
+		if err != nil {
+			return Rule{}, fmt.Errorf("%s: reading .gitignore: %w", where, err)
+		}
+		ignore = append(append([]string{}, ignore...), gitPatterns...)
+	}
+	rule.ignoreList = ignore
+	if rule.ignore, err = watch.NewMatcher(trig.Path, ignore); err != nil {
 		return Rule{}, fmt.Errorf("%s: ignore: %w", where, err)
 	}
 	if len(trig.Include) > 0 {

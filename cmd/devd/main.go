@@ -10,12 +10,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/devdtool/devd/compose"
+	"github.com/devdtool/devd/control"
 	"github.com/devdtool/devd/daemon"
 	"github.com/devdtool/devd/engine"
 	"github.com/spf13/cobra"
@@ -28,6 +31,9 @@ const (
 	exitUsage       = 2 // invalid command line or Compose configuration
 	exitUnreachable = 3 // the Docker engine did not answer at start
 )
+
+// defaultDashboard is where --dashboard without an address serves.
+const defaultDashboard = "127.0.0.1:7979"
 
 // exitError carries the exit code that an error maps to.
 type exitError struct {
@@ -87,6 +93,10 @@ type rootOptions struct {
 	logLevel   string
 	logJSON    bool
 	noOutput   bool
+	dashboard  string
+
+	// logLevelSet is true when --log-level or DEVD_LOG_LEVEL chose a level.
+	logLevelSet bool
 
 	// selected holds the service names given on the command line; empty
 	// means every service.
@@ -111,6 +121,9 @@ folder. With SERVICE names, devd supervises only those services.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDaemon(cmd.Context(), opts, args, stderr)
 		},
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			opts.logLevelSet = cmd.Flags().Changed("log-level") || os.Getenv("DEVD_LOG_LEVEL") != ""
+		},
 	}
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
@@ -124,13 +137,17 @@ folder. With SERVICE names, devd supervises only those services.`,
 	flags.StringVar(&opts.projectDir, "project-directory", "", "project folder (default: the folder of the first Compose file)")
 	flags.StringArrayVar(&opts.profiles, "profile", nil, "Compose profile to enable (repeatable)")
 	flags.StringArrayVar(&opts.envFiles, "env-file", nil, "environment file to read instead of .env (repeatable)")
-	flags.StringVar(&opts.logLevel, "log-level", envOr("DEVD_LOG_LEVEL", "info"), "log level: trace, debug, info, warn or error (also DEVD_LOG_LEVEL)")
+	flags.StringVar(&opts.logLevel, "log-level", envOr("DEVD_LOG_LEVEL", "info"), "log level: trace, debug, info, warn or error (also DEVD_LOG_LEVEL); without it, a terminal shows devd's events and only warnings and errors from the log")
 	flags.BoolVar(&opts.logJSON, "log-json", false, "write logs as JSON lines")
 	flags.BoolVar(&opts.noOutput, "no-output", false, "show only devd's own messages, not the services' output")
+	flags.StringVar(&opts.dashboard, "dashboard", os.Getenv("DEVD_DASHBOARD"), "serve the web dashboard on this loopback address, for example 127.0.0.1:7979 (also DEVD_DASHBOARD)")
+	flags.Lookup("dashboard").NoOptDefVal = defaultDashboard
 
 	cmd.AddCommand(newVersionCommand(stdout))
 	cmd.AddCommand(newExplainCommand(opts, stdout))
 	cmd.AddCommand(newUpCommand(opts, stdout, stderr))
+	cmd.AddCommand(newSuperviseCommand(stdout, stderr))
+	addControlCommands(cmd, opts, stdout, stderr)
 	return cmd
 }
 
@@ -169,7 +186,7 @@ func (o *rootOptions) composeOptions(services []string) compose.Options {
 // project is reloaded with the same options when its files change, so
 // opts.files must name every file the project was loaded from.
 func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compose.Project, stderr io.Writer) error {
-	log, err := newLogger(opts.logLevel, opts.logJSON, stderr)
+	log, err := newLogger(opts.effectiveLogLevel(), opts.logJSON, stderr)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -185,6 +202,27 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 		return &exitError{code: exitUsage, err: err}
 	}
 
+	// One devd per project: the control socket is also the lock.
+	controlLn, closeControl, err := control.Listen(project.Name)
+	if errors.Is(err, control.ErrAlreadyRunning) {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if err != nil {
+		return &exitError{code: exitFailure, err: fmt.Errorf("opening the control socket: %w", err)}
+	}
+	defer closeControl()
+
+	var dashboardLn net.Listener
+	dashboardURL := ""
+	if opts.dashboard != "" {
+		dashboardLn, err = control.ListenDashboard(opts.dashboard)
+		if err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("--dashboard %s: %w", opts.dashboard, err)}
+		}
+		defer dashboardLn.Close()
+		dashboardURL = "http://" + dashboardLn.Addr().String() + "/"
+	}
+
 	endpoint, err := engine.ResolveEndpoint(os.Getenv)
 	if err != nil {
 		return &exitError{code: exitUnreachable, err: err}
@@ -195,17 +233,43 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 	}
 	defer eng.Close()
 
-	log.Info("devd started", "version", version(), "project", project.Name, "engine", endpoint.Host)
 	d := daemon.New(daemon.Config{
 		Compose:    opts.composeOptions(opts.selected),
 		Logger:     log,
 		Version:    version(),
 		EngineHost: endpoint.Host,
+		Dashboard:  dashboardURL,
 	}, project, eng)
-	if !opts.noOutput {
-		stopOutput := printOutput(d.Events(), stderr, log, opts.logJSON)
-		defer stopOutput()
+
+	stopTerminal := startTerminal(d.Events(), stderr, log, opts)
+	defer stopTerminal()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	serveCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := control.NewServer(d, log.Named("control")).Serve(serveCtx, controlLn); err != nil {
+			log.Error("control API stopped", "error", err)
+		}
+	}()
+	if dashboardLn != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := control.NewDashboard(d, log.Named("dashboard")).Serve(serveCtx, dashboardLn); err != nil {
+				log.Error("dashboard stopped", "error", err)
+			}
+		}()
+		log.Info("dashboard serving", "url", dashboardURL)
+		if !opts.logJSON {
+			fmt.Fprintf(stderr, "devd: dashboard at %s\n", dashboardURL)
+		}
 	}
+
+	log.Info("devd started", "version", version(), "project", project.Name, "engine", endpoint.Host)
 	err = d.Run(ctx)
 	if errors.Is(err, daemon.ErrInvalidConfig) {
 		return &exitError{code: exitUsage, err: err}
@@ -213,8 +277,18 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
-	log.Info("devd stopped; containers keep running")
+	log.Info("devd stopped")
 	return nil
+}
+
+// effectiveLogLevel returns the level of devd's log. On a terminal devd
+// shows its events in plain words, so the log adds only warnings and errors
+// unless a level was asked for; JSON logs carry everything from info up.
+func (o *rootOptions) effectiveLogLevel() string {
+	if o.logLevelSet || o.logJSON {
+		return o.logLevel
+	}
+	return "warn"
 }
 
 func anyWatched(p *compose.Project) bool {

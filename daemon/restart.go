@@ -1,0 +1,115 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/devdtool/devd/compose"
+	"github.com/devdtool/devd/engine"
+	"github.com/devdtool/devd/supervisor"
+	"github.com/devdtool/devd/up"
+)
+
+// supervisorLabel marks containers that devd up started with devd's
+// supervisor in front of the service command.
+const supervisorLabel = "dev.devd.supervisor"
+
+// processRestartSlack is added to the service's stop grace period to bound
+// a process restart: the supervisor waits for the old process, the ports
+// and readiness within it.
+const processRestartSlack = 30 * time.Second
+
+// supervised reports whether devd's supervisor runs in the container.
+func supervised(c engine.Container) bool {
+	return c.Labels[supervisorLabel] == "1"
+}
+
+// restartModeFor returns the restart mode in force for a container: the
+// configured one, or, when none is configured, a process restart where
+// devd's supervisor runs and a container restart elsewhere. A process
+// restart asked for a container without the supervisor falls back to a
+// container restart.
+func restartModeFor(svc compose.Service, c engine.Container) compose.RestartMode {
+	mode := svc.Restart
+	switch {
+	case !svc.RestartSet && supervised(c):
+		return compose.RestartMode{Kind: compose.RestartProcess}
+	case mode.Kind == compose.RestartProcess && !supervised(c):
+		return compose.RestartMode{Kind: compose.RestartContainer}
+	}
+	return mode
+}
+
+// restartContainer restarts one container in the given mode.
+func (w *worker) restartContainer(ctx context.Context, c engine.Container, mode compose.RestartMode) error {
+	switch mode.Kind {
+	case compose.RestartSignal:
+		return w.eng.SignalContainer(ctx, c.ID, mode.Signal)
+	case compose.RestartProcess:
+		return w.restartProcess(ctx, c)
+	default:
+		return w.eng.RestartContainer(ctx, c.ID, w.svc.StopGracePeriod)
+	}
+}
+
+// restartProcess asks devd's supervisor in the container to restart the
+// service command: through its socket in the host's control folder, which
+// costs about a millisecond, or through an exec of the supervisor's client
+// in the container when the socket cannot be reached (Docker Desktop).
+func (w *worker) restartProcess(ctx context.Context, c engine.Container) error {
+	grace := w.svc.StopGracePeriod
+	if grace <= 0 {
+		grace = supervisor.DefaultGrace
+	}
+	ctx, cancel := context.WithTimeout(ctx, grace+processRestartSlack)
+	defer cancel()
+
+	res, err := w.restartThroughSocket(ctx, c)
+	if err != nil {
+		w.log.Debug("supervisor socket unreachable; asking through the engine", "container", c.Name, "error", err)
+		res, err = w.restartThroughExec(ctx, c)
+	}
+	if err != nil {
+		return err
+	}
+	for _, warning := range res.Warnings {
+		w.log.Warn("supervisor warning", "container", c.Name, "warning", warning)
+	}
+	if !res.Ready {
+		w.log.Warn("restarted process is not ready yet", "container", c.Name, "ready_check", w.svc.Ready)
+	}
+	w.log.Debug("process restarted", "container", c.Name, "pid", res.PID, "stop_ms", res.StopMS,
+		"start_ms", res.StartMS, "ready_ms", res.ReadyMS)
+	return nil
+}
+
+func (w *worker) restartThroughSocket(ctx context.Context, c engine.Container) (supervisor.RestartResult, error) {
+	if len(c.ID) < 12 {
+		return supervisor.RestartResult{}, fmt.Errorf("container id %q is too short", c.ID)
+	}
+	dir, err := up.RunDir(c.Project, c.Service)
+	if err != nil {
+		return supervisor.RestartResult{}, err
+	}
+	socket := filepath.Join(dir, c.ID[:12]+".sock")
+	return supervisor.NewSocketClient(socket).Restart(ctx)
+}
+
+func (w *worker) restartThroughExec(ctx context.Context, c engine.Container) (supervisor.RestartResult, error) {
+	var res supervisor.RestartResult
+	out, err := w.eng.Exec(ctx, c.ID, supervisor.ExecArgs("restart"), engine.ExecOptions{})
+	if err != nil {
+		return res, fmt.Errorf("asking the supervisor to restart: %w", err)
+	}
+	if out.ExitCode != 0 {
+		return res, fmt.Errorf("the supervisor's restart failed with exit code %d: %s", out.ExitCode, strings.TrimSpace(string(out.Output)))
+	}
+	if err := json.Unmarshal(out.Output, &res); err != nil {
+		return res, fmt.Errorf("reading the supervisor's answer %q: %w", strings.TrimSpace(string(out.Output)), err)
+	}
+	return res, nil
+}
