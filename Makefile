@@ -53,13 +53,14 @@ lint: ## Run go vet, staticcheck and a go mod tidy check
 	@# -diff prints what tidy would change and fails, without writing go.mod.
 	$(GO) mod tidy -diff
 
-demo: build ## Start the example stack and run devd on it
+# devd up runs the billing service's host build (profile go), builds the
+# images, starts the stack under devd's supervisor and watches it.
+demo: build ## Start the example stack with devd up and watch it
 	scripts/install-compose.sh
 	DEVD_NODE_IMAGE="$$(scripts/node-image.sh | tail -n 1)"; \
 	export DEVD_NODE_IMAGE; \
-	docker compose -f $(EXAMPLE_COMPOSE) up -d --build; \
 	echo "devd runs in the foreground; stop it with Ctrl-C, then 'make demo-down'"; \
-	$(DEVD) -f $(EXAMPLE_COMPOSE)
+	$(DEVD) up --profile go -f $(EXAMPLE_COMPOSE)
 
 demo-down: ## Stop the example stack and remove its containers and volumes
 	docker compose -f $(EXAMPLE_COMPOSE) --profile '*' down --volumes --remove-orphans

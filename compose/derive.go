@@ -261,6 +261,10 @@ func (d *deriver) service(name string, sc types.ServiceConfig) (Service, []strin
 		warnings = append(warnings, warns...)
 	}
 
+	for i := range svc.Triggers {
+		svc.Triggers[i].Ignore = append(svc.Triggers[i].Ignore, ext.ignore...)
+	}
+
 	svc.Watch = len(svc.Triggers) > 0 || len(svc.Debug) > 0
 	if ext.watch != nil && *ext.watch && len(svc.Triggers) == 0 {
 		warnings = append(warnings, fmt.Sprintf("service %q: x-devd.watch is true but there is nothing to watch: bind-mount a folder of the project or add develop.watch", sc.Name))

@@ -439,7 +439,7 @@ func TestLoadInvalidFiles(t *testing.T) {
 		{
 			name:  "unknown x-devd key",
 			files: map[string]string{"compose.yaml": "services:\n  api:\n    image: node\n    x-devd:\n      wach: true\n"},
-			want:  ConfigError{File: "compose.yaml", Service: "api", Key: "x-devd.wach", Message: "unknown key; the known keys are build, debug, debug_wait, gitignore, poll, ready, restart, supervise, user, watch"},
+			want:  ConfigError{File: "compose.yaml", Service: "api", Key: "x-devd.wach", Message: "unknown key; the known keys are build, debug, debug_wait, gitignore, ignore, poll, ready, restart, supervise, user, watch"},
 		},
 		{
 			name:  "x-devd value of the wrong type",

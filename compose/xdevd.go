@@ -34,6 +34,8 @@ type extension struct {
 	poll time.Duration
 	// gitignore is the `gitignore` value.
 	gitignore bool
+	// ignore holds the `ignore` patterns.
+	ignore []string
 	// debugWait is the `debug_wait` value.
 	debugWait bool
 	// supervise is the `supervise` value, or nil when unset.
@@ -51,7 +53,7 @@ func (e *fieldError) Error() string { return e.key + ": " + e.message }
 // extensionKeys and debugKeys list the keys of `x-devd` and of one
 // `x-devd.debug` entry.
 var (
-	extensionKeys = []string{"build", "debug", "debug_wait", "gitignore", "poll", "ready", "restart", "supervise", "user", "watch"}
+	extensionKeys = []string{"build", "debug", "debug_wait", "gitignore", "ignore", "poll", "ready", "restart", "supervise", "user", "watch"}
 	debugKeys     = []string{"allow_remote", "brk", "listen", "port", "runtime"}
 )
 
@@ -115,6 +117,12 @@ func parseExtension(raw any, present bool) (extension, error) {
 				return ext, err
 			}
 			ext.poll = poll
+		case "ignore":
+			patterns, err := parseIgnoreList(key, v)
+			if err != nil {
+				return ext, err
+			}
+			ext.ignore = patterns
 		case "gitignore", "debug_wait", "supervise":
 			b, err := asBool(key, v)
 			if err != nil {
@@ -386,4 +394,21 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// parseIgnoreList parses `ignore`, a list of .dockerignore patterns.
+func parseIgnoreList(key string, v any) ([]string, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, &fieldError{key, "must be a list of patterns relative to each watched folder, such as [tmp/, \"*.log\"], got " + describe(v)}
+	}
+	patterns := make([]string, 0, len(list))
+	for i, e := range list {
+		p, ok := e.(string)
+		if !ok || strings.TrimSpace(p) == "" {
+			return nil, &fieldError{fmt.Sprintf("%s[%d]", key, i), "must be a non-empty pattern string, got " + describe(e)}
+		}
+		patterns = append(patterns, p)
+	}
+	return patterns, nil
 }

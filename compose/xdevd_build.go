@@ -201,7 +201,11 @@ func (d *deriver) hostBuild(spec *buildSpec) (*HostBuild, []Trigger, error) {
 		if within(p, b.Output) {
 			rel, err := filepath.Rel(p, b.Output)
 			if err == nil {
-				t.Ignore = []string{filepath.ToSlash(rel)}
+				// Compilers write the artifact under a temporary name beside
+				// it first (`go build -o x` writes x-go-tmp-umask): those
+				// names must not start the build again either.
+				rel = filepath.ToSlash(rel)
+				t.Ignore = []string{rel, rel + "-*", rel + ".*", rel + "~"}
 			}
 		}
 		triggers = append(triggers, t)

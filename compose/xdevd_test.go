@@ -172,7 +172,7 @@ func TestParseExtension(t *testing.T) {
 			name:    "unknown key",
 			raw:     map[string]any{"watch": true, "polling": true},
 			wantKey: "x-devd.polling",
-			wantMsg: "unknown key; the known keys are build, debug, debug_wait, gitignore, poll, ready, restart, supervise, user, watch",
+			wantMsg: "unknown key; the known keys are build, debug, debug_wait, gitignore, ignore, poll, ready, restart, supervise, user, watch",
 		},
 		{
 			name:    "not a mapping",
@@ -218,6 +218,21 @@ func TestNormalizeSignal(t *testing.T) {
 	} {
 		if got := normalizeSignal(in); got != want {
 			t.Errorf("normalizeSignal(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseExtensionIgnore(t *testing.T) {
+	ext, err := parseExtension(map[string]any{"ignore": []any{"tmp/", "*.log"}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ext.ignore) != 2 || ext.ignore[0] != "tmp/" || ext.ignore[1] != "*.log" {
+		t.Errorf("ignore = %v, want [tmp/ *.log]", ext.ignore)
+	}
+	for _, bad := range []any{"tmp/", []any{1}, []any{""}} {
+		if _, err := parseExtension(map[string]any{"ignore": bad}, true); err == nil || !strings.Contains(err.Error(), "x-devd.ignore") {
+			t.Errorf("ignore %v: error %v, want one naming x-devd.ignore", bad, err)
 		}
 	}
 }

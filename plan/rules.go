@@ -80,7 +80,10 @@ func compileRule(svc compose.Service, trig compose.Trigger) (Rule, error) {
 			return Rule{}, fmt.Errorf("%s: include: %w", where, err)
 		}
 	}
-	if svc.BuildContext != "" && len(svc.DockerignorePatterns) > 0 && within(svc.BuildContext, trig.Path) {
+	// A .dockerignore says what the image build leaves out, which is not
+	// what a host build reads, so host-build triggers do not use it.
+	if svc.BuildContext != "" && len(svc.DockerignorePatterns) > 0 && within(svc.BuildContext, trig.Path) &&
+		!trig.Action.Builds() {
 		if rule.dockerignore, err = watch.NewMatcher(svc.BuildContext, svc.DockerignorePatterns); err != nil {
 			return Rule{}, fmt.Errorf("%s: .dockerignore of %s: %w", where, svc.BuildContext, err)
 		}

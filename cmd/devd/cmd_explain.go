@@ -83,6 +83,9 @@ func printExplanations(w io.Writer, explanations []plan.Explanation, project *co
 		case t.BindMounted && t.Target != "":
 			fmt.Fprintf(w, "    bind-mounted at %s: the container sees it at once, nothing is copied\n", t.Target)
 		}
+		if t.Action.Builds() {
+			fmt.Fprintf(w, "    runs the host build, then copies its output into the container and restarts the service\n")
+		}
 		if t.Action.Restarts() {
 			fmt.Fprintf(w, "    restarts the service (%s)\n", restartModeOf(project, e.Service))
 		}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -40,10 +41,11 @@ func newUpCommand(opts *rootOptions, stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "up [flags] [SERVICE...]",
 		Short: "Start the Compose stack with devd's supervisor in each watched service, then watch it",
-		Long: `up builds the services' images with your docker compose, writes a Compose
-override that runs devd's supervisor in front of each watched service's
-command, starts the stack with it (docker compose up --detach --wait), then
-watches the project as plain devd does. Restarts then restart the service's
+		Long: `up runs the x-devd host build of each service that has one (its image may
+copy what the build writes), builds the services' images with your docker
+compose, writes a Compose override that runs devd's supervisor in front of
+each watched service's command, starts the stack with it (docker compose up
+--detach --wait), then watches the project as plain devd does. Restarts then restart the service's
 process, in milliseconds, instead of its container.
 
 The override is written to .devd/compose.devd.yaml in the project folder;
@@ -66,7 +68,7 @@ stack with docker compose and run plain devd, which restarts containers.`,
 	}
 	cmd.SetOut(stdout)
 	cmd.Flags().BoolVar(&f.downOnExit, "down-on-exit", false, "stop and remove the services' containers when devd exits (volumes are kept)")
-	cmd.Flags().BoolVar(&f.noBuild, "no-build", false, "do not build images: use the ones the engine has")
+	cmd.Flags().BoolVar(&f.noBuild, "no-build", false, "run no x-devd host build and build no image: use the images the engine has")
 	return cmd
 }
 
@@ -132,6 +134,11 @@ func runUp(ctx context.Context, opts *rootOptions, f upFlags, services []string,
 	run.Stdout, run.Stderr = composeOutput(log, opts.logJSON, stderr)
 
 	if !f.noBuild {
+		// An image may copy what a host build writes, so those builds come
+		// first.
+		if err := hostBuilds(ctx, log, project, opts.logJSON, stderr); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
 		log.Info("building images", "project", project.Name)
 		if err := up.Build(ctx, run); err != nil {
 			return &exitError{code: exitFailure, err: err}
@@ -279,6 +286,44 @@ func imageConfigs(ctx context.Context, log hclog.Logger, eng *engine.Client, pro
 	return images, nil
 }
 
+// hostBuilds runs the x-devd build of each selected service that has one,
+// in service-name order, with the command's output shown as Compose's is.
+// It runs every build even when one fails, so that all the errors are
+// shown at once, and stops when ctx ends.
+func hostBuilds(ctx context.Context, log hclog.Logger, project *compose.Project, jsonFormat bool, stderr io.Writer) error {
+	services := slices.Clone(project.Services)
+	sort.Slice(services, func(i, j int) bool { return services[i].Name < services[j].Name })
+
+	var errs []error
+	for _, svc := range services {
+		if svc.Build == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		slog := log.With("service", svc.Name)
+		slog.Info("building on the host", "command", up.CommandText(svc.Build.Command), "dir", svc.Build.Dir)
+		start := time.Now()
+		stdout, errOut := stderr, stderr
+		if jsonFormat {
+			out := log.Named("build").With("service", svc.Name)
+			stdout = &lineLogger{log: out, msg: "host build output", stream: "stdout"}
+			errOut = &lineLogger{log: out, msg: "host build output", stream: "stderr"}
+		}
+		if err := up.HostBuild(ctx, svc, stdout, errOut); err != nil {
+			// The error becomes devd's exit message, so it is not logged too.
+			errs = append(errs, err)
+			continue
+		}
+		slog.Info("built on the host", "duration", time.Since(start).Round(time.Millisecond), "output", svc.Build.Output)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return ctx.Err()
+}
+
 // checkLocalEngine refuses engines reached over the network: devd up
 // bind-mounts files of this host into the containers, which a remote
 // engine cannot see.
@@ -310,7 +355,9 @@ func composeOutput(log hclog.Logger, jsonFormat bool, stderr io.Writer) (stdout,
 // lineLogger logs each line written to it. It is used by one writer
 // goroutine at a time, as exec.Cmd does for a stream.
 type lineLogger struct {
-	log     hclog.Logger
+	log hclog.Logger
+	// msg is the message of each entry; empty means "docker compose output".
+	msg     string
 	stream  string
 	pending []byte
 }
@@ -323,7 +370,11 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 		if line := strings.TrimRight(string(l.pending[:i]), "\r"); line != "" {
-			l.log.Info("docker compose output", "stream", l.stream, "line", line)
+			msg := l.msg
+			if msg == "" {
+				msg = "docker compose output"
+			}
+			l.log.Info(msg, "stream", l.stream, "line", line)
 		}
 		l.pending = l.pending[i+1:]
 	}
