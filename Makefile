@@ -18,7 +18,7 @@ BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build install test test-unit lint demo demo-down bench clean
+.PHONY: help build install test test-unit lint demo demo-down bench soak clean
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -68,6 +68,14 @@ demo-down: ## Stop the example stack and remove its containers and volumes
 # The benchmark program compares devd with the tools users pick instead.
 bench: ## Run the benchmarks (pass options in BENCH_ARGS)
 	$(GO) run ./bench/cmd/devd-bench $(BENCH_ARGS)
+
+# The soak test edits the example stack for DURATION and checks that the
+# containers converge and devd's goroutines and open files stay flat.
+DURATION ?= 1h
+soak: ## Run the soak test for DURATION (default 1h; CI runs 5m)
+	@DEVD_NODE_IMAGE="$$(scripts/node-image.sh | tail -n 1)"; \
+	export DEVD_NODE_IMAGE; \
+	DEVD_SOAK=$(DURATION) $(GO) test -count=1 -v -run '^TestSoak$$' -timeout 0 ./e2e/
 
 clean: ## Remove build and test output
 	rm -rf $(BIN_DIR) coverage.out coverage.html test-output

@@ -35,6 +35,8 @@ type Status struct {
 	Started  time.Time       `json:"started"`
 	Engine   string          `json:"engine"`
 	Services []ServiceStatus `json:"services"`
+	// Process describes devd's own process, for leak checks.
+	Process *ProcessStatus `json:"process,omitempty"`
 	// Dashboard is the URL of the web dashboard, empty when it is off.
 	Dashboard string `json:"dashboard,omitempty"`
 }
@@ -85,4 +87,14 @@ type DebugStatus struct {
 	Runtime     string `json:"runtime,omitempty"`
 	Connections int    `json:"connections"`
 	Connected   bool   `json:"connected"`
+}
+
+// ProcessStatus describes devd's own process.
+type ProcessStatus struct {
+	// Goroutines is the number of goroutines.
+	Goroutines int `json:"goroutines"`
+	// OpenFiles is the number of open file descriptors; -1 when unknown.
+	OpenFiles int `json:"open_files"`
+	// RSSBytes is the resident memory in bytes; 0 when unknown.
+	RSSBytes int64 `json:"rss_bytes"`
 }

@@ -30,6 +30,7 @@ func (d *Daemon) Status() control.Status {
 		Started:   d.started,
 		Engine:    d.cfg.EngineHost,
 		Dashboard: d.cfg.Dashboard,
+		Process:   processStatus(),
 	}
 	s := d.session()
 
