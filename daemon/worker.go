@@ -32,7 +32,7 @@ const maxKeptErrors = 5
 // is merged into the next batch, so a change during a restart leads to
 // exactly one more restart.
 //
-// add, poke, setPaused and the accessors may be called from any
+// add, poke and the accessors may be called from any
 // goroutine; run is called once.
 type worker struct {
 	svc  compose.Service
@@ -129,15 +129,6 @@ func (w *worker) poke() {
 	case w.wake <- struct{}{}:
 	default:
 	}
-}
-
-// setPaused stops or resumes applying work; work keeps being collected
-// while paused and is applied on resume.
-func (w *worker) setPaused(paused bool) {
-	w.state.mu.Lock()
-	w.state.paused = paused
-	w.state.mu.Unlock()
-	w.poke()
 }
 
 // Paused reports whether the worker is paused.
