@@ -54,6 +54,22 @@ type Container struct {
 	StopTimeout *int   // seconds; nil means the engine's default (10 s)
 
 	Labels map[string]string
+
+	// ReadOnlyRootfs is Compose's read_only: the engine then rejects every
+	// archive copy outside volumes.
+	ReadOnlyRootfs bool
+
+	// Mounts holds the container's volumes, bind mounts and tmpfs mounts
+	// (from both the tmpfs key and tmpfs-type mounts), ordered by
+	// destination.
+	Mounts []Mount
+}
+
+// Mount is one file system mounted into a container.
+type Mount struct {
+	Type        string // volume, bind, tmpfs, npipe or cluster
+	Destination string // absolute path in the container
+	ReadOnly    bool
 }
 
 // PortBinding is one container port published on the host.
@@ -137,7 +153,31 @@ func fromInspect(info container.InspectResponse) Container {
 		ctr.IPs = networkIPs(ns)
 		ctr.Ports = portBindings(ns)
 	}
+	if base := info.ContainerJSONBase; base != nil && base.HostConfig != nil {
+		ctr.ReadOnlyRootfs = base.HostConfig.ReadonlyRootfs
+	}
+	ctr.Mounts = mounts(info)
 	return ctr
+}
+
+// mounts merges the inspected mount points with the tmpfs key of the host
+// configuration, which the engine does not list among them.
+func mounts(info container.InspectResponse) []Mount {
+	var out []Mount
+	seen := map[string]bool{}
+	for _, m := range info.Mounts {
+		out = append(out, Mount{Type: string(m.Type), Destination: m.Destination, ReadOnly: !m.RW})
+		seen[m.Destination] = true
+	}
+	if base := info.ContainerJSONBase; base != nil && base.HostConfig != nil {
+		for dst, opts := range base.HostConfig.Tmpfs {
+			if !seen[dst] {
+				out = append(out, Mount{Type: "tmpfs", Destination: dst, ReadOnly: slices.Contains(strings.Split(opts, ","), "ro")})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Mount) int { return cmp.Compare(a.Destination, b.Destination) })
+	return out
 }
 
 // parseEngineTime reads the engine's RFC 3339 times. The engine writes

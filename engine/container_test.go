@@ -17,6 +17,12 @@ func TestFromInspect(t *testing.T) {
 		"Id": "4f0c1a",
 		"Name": "/shop-api-2",
 		"State": {"Status": "running", "Running": true, "Paused": false, "StartedAt": "2024-05-01T10:00:00.5Z"},
+		"HostConfig": {"ReadonlyRootfs": true, "Tmpfs": {"/run": "rw,noexec", "/app/cache": "ro,size=64k"}},
+		"Mounts": [
+			{"Type": "volume", "Destination": "/app/node_modules", "RW": true},
+			{"Type": "bind", "Destination": "/etc/app", "RW": false},
+			{"Type": "tmpfs", "Destination": "/app/tmp", "RW": true}
+		],
 		"Config": {
 			"User": "node", "StopSignal": "SIGINT", "StopTimeout": 3,
 			"Labels": {"com.docker.compose.project": "shop", "com.docker.compose.service": "api",
@@ -54,7 +60,15 @@ func TestFromInspect(t *testing.T) {
 			{ContainerPort: 9229, Proto: "tcp", HostIP: "127.0.0.1", HostPort: 9229},
 		},
 		StopSignal: "SIGINT", StopTimeout: &timeout,
-		Labels: info.Config.Labels,
+		Labels:         info.Config.Labels,
+		ReadOnlyRootfs: true,
+		Mounts: []Mount{
+			{Type: "tmpfs", Destination: "/app/cache", ReadOnly: true},
+			{Type: "volume", Destination: "/app/node_modules"},
+			{Type: "tmpfs", Destination: "/app/tmp"},
+			{Type: "bind", Destination: "/etc/app", ReadOnly: true},
+			{Type: "tmpfs", Destination: "/run"},
+		},
 	}
 	if !got.StartedAt.Equal(want.StartedAt) {
 		t.Errorf("StartedAt = %v, want %v", got.StartedAt, want.StartedAt)

@@ -132,6 +132,55 @@ func TestEngineEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("StatAndReplace", func(t *testing.T) {
+		res, err := eng.Exec(ctx, apiID, []string{"sh", "-c", "mkdir -p /srv/stat/dir/sub && echo x > /srv/stat/file && ln -s /srv/stat/dir /srv/stat/link"}, engine.ExecOptions{})
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("preparing: %v, exit %d: %s", err, res.ExitCode, res.Output)
+		}
+		for _, tt := range []struct {
+			path string
+			dir  bool
+			link string
+		}{
+			{"/srv/stat/dir", true, ""},
+			{"/srv/stat/file", false, ""},
+			{"/srv/stat/link", false, "/srv/stat/dir"},
+			{"/srv/stat/link/", true, ""},
+			{"/srv/stat/link/sub", true, ""},
+		} {
+			st, err := eng.StatPath(ctx, apiID, tt.path)
+			if err != nil || st.Mode.IsDir() != tt.dir || st.LinkTarget != tt.link {
+				t.Errorf("StatPath(%s) = %+v, %v; want folder %v, link target %q", tt.path, st, err, tt.dir, tt.link)
+			}
+		}
+		if _, err := eng.StatPath(ctx, apiID, "/srv/stat/missing"); !errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("StatPath of a missing path = %v, want ErrNotFound", err)
+		}
+		if _, err := eng.StatPath(ctx, apiID, "/srv/stat/file/below"); err == nil || errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("StatPath below a file = %v, want an error other than ErrNotFound", err)
+		}
+
+		// A file entry replaces a folder, and a folder entry a file.
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		writeTarFile(t, tw, "srv/stat/dir", "now a file")
+		if err := tw.WriteHeader(&tar.Header{Name: "srv/stat/file/", Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.CopyToContainer(ctx, apiID, "/", &buf); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := eng.StatPath(ctx, apiID, "/srv/stat/dir"); err != nil || !st.Mode.IsRegular() {
+			t.Errorf("after the copy, /srv/stat/dir = %+v, %v; want a file", st, err)
+		}
+		if st, err := eng.StatPath(ctx, apiID, "/srv/stat/file"); err != nil || !st.Mode.IsDir() {
+			t.Errorf("after the copy, /srv/stat/file = %+v, %v; want a folder", st, err)
+		}
+	})
+
 	t.Run("SignalAndStart", func(t *testing.T) {
 		if err := eng.SignalContainer(ctx, oneoffID, "SIGKILL"); err != nil {
 			t.Fatal(err)

@@ -5,77 +5,91 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"path"
 
 	"github.com/devdtool/devd/engine"
 	"github.com/hashicorp/go-hclog"
 )
 
 // Copier is the part of the Docker engine that Apply needs. Implementations
-// must allow concurrent calls for different containers.
+// must allow concurrent calls for different containers. An implementation
+// that is also a Stater lets Apply leave existing folders alone.
 type Copier interface {
 	// CopyToContainer extracts a tar stream into dstDir, reading content
-	// until EOF or an error.
+	// until EOF or an error. An entry must replace a path of another type
+	// (a file where a folder was, and the reverse).
 	CopyToContainer(ctx context.Context, id, dstDir string, content io.Reader) error
 
 	// Exec runs a command in a running container and returns its exit code.
+	// A stopped container gives an error wrapping engine.ErrNotRunning.
 	Exec(ctx context.Context, id string, cmd []string, opts engine.ExecOptions) (engine.ExecResult, error)
 }
 
 var _ Copier = (*engine.Client)(nil)
 
-// maxDeleteArgs bounds the bytes of paths given to one rm command, well
-// under the kernel's argument limit. A larger batch runs several commands.
-const maxDeleteArgs = 64 << 10
-
-// deleteUser runs deletes as root, because files copied before the
-// container's user changed, or baked into the image, may belong to anyone.
-const deleteUser = "0"
-
-// Result counts what Apply did.
+// Result counts what Apply or Reconcile did.
 type Result struct {
 	Copied  int      // tar entries (files, folders, links) the engine accepted
 	Deleted int      // container paths removed, or already absent
 	Bytes   int64    // file content copied
-	Skipped []string // host paths left out: links leaving the tree, special files
+	Skipped []string // host paths left out: links leaving the tree, special files, unreadable folders
 }
 
 // Apply gets changes into one container: one tar stream for everything to
-// copy, then one rm command for what is gone (see Collect for how each path
+// copy, then delete commands for what is gone (see Collect for how each path
 // is planned). It is safe to call concurrently for different containers;
 // batches for the same container must not overlap.
 //
-// Copies work on stopped containers; deletes need a running one with an rm
-// command. A failure in one part does not stop the other: the errors are
-// joined, and Result counts only what succeeded.
+// A path whose type changed (a file replaced by a folder, or the reverse) is
+// replaced by the copy itself, so it needs no delete. A changed folder that
+// the container already holds is compared with it and made equal, which
+// removes what no event reported (see refineFolders). Copies work on stopped
+// containers; deletes need a running one (see ErrNeedsRunning) with rm or
+// devd's supervisor (see ErrNoRemover).
 //
-// NOTE: a path whose type changed (a file replaced by a folder, or the
-// reverse) is copied without deleting the old one first. The engine then
-// rejects the whole archive until the container is recreated or the path is
-// removed on the host and synced.
+// A failure in one part does not stop the others: a tree whose target is
+// not a folder in the container is left out, a failed archive is sent again
+// tree by tree, and deletes run whatever the copies did. The errors are
+// joined, and Result counts only what succeeded.
 func Apply(ctx context.Context, c Copier, containerID string, changes []Change, owner Owner, log hclog.Logger) (Result, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	entries, deletes, skipped, err := Collect(changes, log)
-	res := Result{Skipped: skipped}
+	plan, err := Collect(changes, log)
 	var errs []error
 	if err != nil {
 		errs = append(errs, err)
 	}
+	plan, refineErrs := refineFolders(ctx, c, containerID, plan, owner, log)
+	errs = append(errs, refineErrs...)
+	res := Result{Skipped: plan.Skipped}
 
-	if len(entries) > 0 {
-		stats, err := copyEntries(ctx, c, containerID, entries, owner)
-		if err != nil {
-			errs = append(errs, err)
-		} else {
-			res.Copied, res.Bytes = stats.entries, stats.bytes
+	entries, bad := keepNeeded(ctx, c, containerID, plan.Entries)
+	for _, err := range bad {
+		errs = append(errs, err)
+	}
+	deletes := plan.Deletes
+	if len(bad) > 0 {
+		deletes = nil
+		for _, d := range plan.Deletes {
+			if _, ok := bad[path.Clean(d.Tree.ContainerRoot)]; !ok {
+				deletes = append(deletes, d)
+			}
 		}
-		errs = append(errs, stats.errs...)
 	}
 
+	if len(entries) > 0 {
+		stats, err := copyBatch(ctx, c, containerID, entries, owner)
+		res.Copied, res.Bytes = stats.entries, stats.bytes
+		errs = append(errs, stats.errs...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	deletes = dropIgnoredDeletes(ctx, c, containerID, deletes)
 	if len(deletes) > 0 {
-		n, err := deletePaths(ctx, c, containerID, deletes)
+		n, err := removePaths(ctx, c, containerID, deletes)
 		res.Deleted = n
 		if err != nil {
 			errs = append(errs, err)
@@ -85,6 +99,78 @@ func Apply(ctx context.Context, c Copier, containerID string, changes []Change, 
 	log.Debug("applied changes", "container_id", engine.ShortID(containerID), "change_count", len(changes),
 		"copied", res.Copied, "deleted", res.Deleted, "bytes", res.Bytes, "skipped", len(res.Skipped))
 	return res, errors.Join(errs...)
+}
+
+// dropIgnoredDeletes leaves out the deletes whose container path has the
+// type that Skip ignores there, asking the container when c is a Stater.
+// Without one, such paths are left alone.
+func dropIgnoredDeletes(ctx context.Context, c Copier, id string, deletes []Delete) []Delete {
+	st, canStat := c.(Stater)
+	var out []Delete
+	for _, d := range deletes {
+		if d.ignoredIf == ignoredNever {
+			out = append(out, d)
+			continue
+		}
+		if !canStat {
+			continue
+		}
+		s, err := st.StatPath(ctx, id, d.Path)
+		if err != nil {
+			// Missing: nothing to delete. Unknown: leave it alone.
+			continue
+		}
+		if s.Mode.IsDir() != (d.ignoredIf == ignoredIfDir) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// copyBatch sends the entries as one archive. When the engine rejects it
+// and the entries span several trees, each tree is sent on its own, so that
+// one tree's target (a read-only mount, say) does not hold back the others.
+// The stats count what the engine accepted.
+func copyBatch(ctx context.Context, c Copier, id string, entries []Entry, owner Owner) (tarStats, error) {
+	stats, err := copyEntries(ctx, c, id, entries, owner)
+	if err == nil {
+		return stats, nil
+	}
+	groups := groupEntries(entries)
+	if len(groups) < 2 || ctx.Err() != nil {
+		return tarStats{errs: stats.errs}, err
+	}
+
+	var total tarStats
+	var errs []error
+	for _, group := range groups {
+		s, err := copyEntries(ctx, c, id, group, owner)
+		total.errs = append(total.errs, s.errs...)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		total.entries += s.entries
+		total.bytes += s.bytes
+	}
+	return total, errors.Join(errs...)
+}
+
+// groupEntries splits entries by tree root, keeping their order.
+func groupEntries(entries []Entry) [][]Entry {
+	var groups [][]Entry
+	index := map[string]int{}
+	for _, e := range entries {
+		root := path.Clean(e.Tree.ContainerRoot)
+		i, ok := index[root]
+		if !ok {
+			i = len(groups)
+			index[root] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], e)
+	}
+	return groups
 }
 
 // errCopyEnded stops the tar writer when the engine stopped reading early.
@@ -116,54 +202,4 @@ func copyEntries(ctx context.Context, c Copier, id string, entries []Entry, owne
 		return w.stats, fmt.Errorf("copying %d entries to container %s: %w", len(entries), engine.ShortID(id), w.err)
 	}
 	return w.stats, nil
-}
-
-// deletePaths removes container paths with `rm -rf`, which also counts a
-// path that is already gone as done. It returns how many were removed.
-func deletePaths(ctx context.Context, c Copier, id string, paths []string) (int, error) {
-	deleted := 0
-	for _, chunk := range chunkPaths(paths, maxDeleteArgs) {
-		cmd := append([]string{"rm", "-rf", "--"}, chunk...)
-		res, err := c.Exec(ctx, id, cmd, engine.ExecOptions{User: deleteUser})
-		if errors.Is(err, engine.ErrNotRunning) {
-			return deleted, fmt.Errorf("deleting %d paths: deletes need a running container, start it and sync again: %w", len(paths)-deleted, err)
-		}
-		if err != nil {
-			return deleted, fmt.Errorf("deleting %d paths: %w", len(paths)-deleted, err)
-		}
-		if res.ExitCode != 0 {
-			return deleted, fmt.Errorf("deleting %d paths in container %s: %s", len(paths)-deleted, engine.ShortID(id), rmFailure(res))
-		}
-		deleted += len(chunk)
-	}
-	return deleted, nil
-}
-
-// rmFailure explains a failed rm, with the fix when rm is missing.
-func rmFailure(res engine.ExecResult) string {
-	out := strings.TrimSpace(string(res.Output))
-	if res.ExitCode == 126 || res.ExitCode == 127 {
-		return fmt.Sprintf("the container has no rm command (exit %d: %s); deleted files stay in the container until it is recreated, or add rm (busybox) to the image", res.ExitCode, out)
-	}
-	return fmt.Sprintf("rm exited with %d: %s", res.ExitCode, out)
-}
-
-// chunkPaths splits paths so that each chunk's total length stays under
-// limit. A single longer path gets a chunk of its own.
-func chunkPaths(paths []string, limit int) [][]string {
-	var chunks [][]string
-	var cur []string
-	size := 0
-	for _, p := range paths {
-		if len(cur) > 0 && size+len(p)+1 > limit {
-			chunks = append(chunks, cur)
-			cur, size = nil, 0
-		}
-		cur = append(cur, p)
-		size += len(p) + 1
-	}
-	if len(cur) > 0 {
-		chunks = append(chunks, cur)
-	}
-	return chunks
 }

@@ -26,49 +26,101 @@ type Change struct {
 // Entry is one tar entry: a folder, a regular file or a symlink, as lstat
 // saw it on the host.
 type Entry struct {
+	Tree          *Tree
 	HostPath      string
 	ContainerPath string
 	Info          fs.FileInfo
 	LinkTarget    string // symlinks only, with forward slashes
+
+	// implicit marks a folder that is in the batch only because something
+	// below it is: a parent of a changed path, or the tree's root. It is
+	// written only where the container lacks a folder, so that existing
+	// folders keep their owner and mode.
+	implicit bool
 }
 
-// Collect lstats each change and plans the batch: the entries to copy,
-// ordered so that every folder comes before what it holds, and the container
-// paths to delete, with paths under another delete left out.
+// Delete is one container path to remove, strictly below its tree's
+// ContainerRoot.
+type Delete struct {
+	Tree *Tree
+	Path string
+
+	// ignoredIf is set when Skip ignores the path as one type only: the
+	// container's path is then left alone if it has that type.
+	ignoredIf ignoredKind
+}
+
+// ignoredKind is the type of a gone host path that Skip ignores.
+type ignoredKind uint8
+
+const (
+	ignoredNever ignoredKind = iota
+	ignoredIfFile
+	ignoredIfDir
+)
+
+// Plan is one batch planned from lstat: what to copy and what to delete.
+type Plan struct {
+	// Entries are ordered so that every folder comes before what it holds.
+	Entries []Entry
+
+	// Deletes are ordered by path, with paths under another delete left
+	// out.
+	Deletes []Delete
+
+	// Skipped lists host paths left out for a reason the user may care
+	// about (links, special files, unreadable folders); ignored paths are
+	// not listed.
+	Skipped []string
+
+	// folders are the changed paths that are folders, whose whole content
+	// was planned.
+	folders []subtree
+}
+
+// Collect lstats each change and plans the batch.
 //
 //   - A missing host path is deleted in the container, unless Skip matches
-//     it as a file or as a folder. The root of a tree is never deleted: a
-//     source folder that disappears (unmounted, renamed) must not wipe the
-//     target.
-//   - A folder is copied with everything under it that Skip keeps.
+//     it with the type the container has there (Apply stats the container's
+//     path when Skip matches one type only), or one of its host parents is
+//     now a file or a link (the copy of that parent replaces the old folder). The
+//     root of a tree is never deleted: a source folder that disappears
+//     (unmounted, renamed) must not wipe the target.
+//   - A folder is copied with everything under it that Skip keeps. A folder
+//     that cannot be read is left out with what it holds, and reported.
 //   - A regular file is copied.
 //   - A symlink is copied as a link when its target is relative and stays
 //     inside HostRoot, and skipped with a warning otherwise. Links are never
 //     followed, so link loops cannot hang the walk.
 //   - Sockets, fifos and devices are skipped.
 //
-// Each entry's parent folders below the tree's root are added too, so that
-// folders the batch creates get the owner and host mode, not root and 0755.
+// Each entry's parent folders up to the tree's root are added as implicit
+// entries, which Apply writes only where the container lacks them, so that
+// new folders get the owner and host mode while existing ones keep theirs.
 //
-// Skipped lists host paths left out for a reason the user may care about
-// (links, special files); ignored paths are not listed. err joins the
-// problems of single changes (a path outside its tree, an unreadable
-// folder); the entries and deletes are still valid without them.
-func Collect(changes []Change, log hclog.Logger) (entries []Entry, deletes []string, skipped []string, err error) {
+// The error joins the problems of single changes (a path outside its tree,
+// an unreadable folder); the plan is still valid without them.
+func Collect(changes []Change, log hclog.Logger) (Plan, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	p := planner{log: log, entries: map[string]Entry{}, deletes: map[string]bool{}}
+	p := planner{log: log, entries: map[string]Entry{}, deletes: map[string]Delete{}, folders: map[string]subtree{}}
 	for _, ch := range changes {
 		p.addChange(ch)
 	}
 
+	var plan Plan
 	for _, e := range p.entries {
-		entries = append(entries, e)
+		plan.Entries = append(plan.Entries, e)
 	}
 	// A folder's path is a prefix of its children's paths, so it sorts first.
-	slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(a.ContainerPath, b.ContainerPath) })
-	return entries, pruneNested(p.deletes), p.skipped, errors.Join(p.errs...)
+	slices.SortFunc(plan.Entries, func(a, b Entry) int { return strings.Compare(a.ContainerPath, b.ContainerPath) })
+	plan.Deletes = pruneNested(p.deletes)
+	plan.Skipped = p.skipped
+	for _, ctr := range slices.Sorted(maps.Keys(p.folders)) {
+		plan.folders = append(plan.folders, p.folders[ctr])
+	}
+	return plan, errors.Join(p.errs...)
 }
 
 // planner accumulates one batch. Entries and deletes are keyed by container
@@ -76,8 +128,9 @@ func Collect(changes []Change, log hclog.Logger) (entries []Entry, deletes []str
 type planner struct {
 	log     hclog.Logger
 	entries map[string]Entry
-	deletes map[string]bool
+	deletes map[string]Delete
 	skipped []string
+	folders map[string]subtree
 	errs    []error
 }
 
@@ -115,6 +168,7 @@ func (p *planner) addChange(ch Change) {
 	}
 	if info.IsDir() {
 		p.walk(t, host)
+		p.folders[target] = subtree{tree: t, host: host, ctr: target}
 		return
 	}
 	p.addPath(t, host, target, info)
@@ -137,22 +191,44 @@ func (p *planner) ignoredParent(t *Tree, root, host string) bool {
 }
 
 func (p *planner) addDelete(t *Tree, root, host, target string) {
-	if t.Skip != nil && (t.Skip(host, false) || t.Skip(host, true)) {
-		return
+	var ignoredIf ignoredKind
+	if t.Skip != nil {
+		asFile, asDir := t.Skip(host, false), t.Skip(host, true)
+		switch {
+		case asFile && asDir:
+			return
+		case asFile:
+			ignoredIf = ignoredIfFile
+		case asDir:
+			ignoredIf = ignoredIfDir
+		}
 	}
 	if host == root {
 		p.log.Warn("source folder is gone, leaving the container copy in place", "path", host, "container_path", target)
 		p.skipped = append(p.skipped, host)
 		return
 	}
-	p.deletes[target] = true
+	for dir := filepath.Dir(host); dir != root && hostWithin(root, dir); dir = filepath.Dir(dir) {
+		if info, err := os.Lstat(dir); err == nil && !info.IsDir() {
+			// The folder became a file or a link: its own change replaces
+			// the container's folder with everything in it, and rm would
+			// fail on a path under a file.
+			p.log.Trace("not deleting path under a replaced folder", "path", host, "parent", dir)
+			return
+		}
+	}
+	p.deletes[target] = Delete{Tree: t, Path: target, ignoredIf: ignoredIf}
 }
 
-// addParents adds the folders between the root and host. It returns false
-// when one of them is not a folder any more, because host was then reached
-// through a symlink or is gone, and a later change syncs what replaced it.
+// addParents adds the folders between the root and host, and the root when
+// it is a folder, as implicit entries. It returns false when one of them is
+// not a folder any more, because host was then reached through a symlink or
+// is gone, and a later change syncs what replaced it.
 func (p *planner) addParents(t *Tree, root, host string) bool {
-	for dir := filepath.Dir(host); dir != root && hostWithin(root, dir); dir = filepath.Dir(dir) {
+	if host == root {
+		return true
+	}
+	for dir := filepath.Dir(host); hostWithin(root, dir); dir = filepath.Dir(dir) {
 		info, err := os.Lstat(dir)
 		if err != nil || !info.IsDir() {
 			p.log.Debug("skipping path whose parent is not a folder", "path", host, "parent", dir)
@@ -163,7 +239,12 @@ func (p *planner) addParents(t *Tree, root, host string) bool {
 			p.errs = append(p.errs, err)
 			return false
 		}
-		p.entries[target] = Entry{HostPath: dir, ContainerPath: target, Info: info}
+		if _, ok := p.entries[target]; !ok {
+			p.entries[target] = Entry{Tree: t, HostPath: dir, ContainerPath: target, Info: info, implicit: true}
+		}
+		if dir == root {
+			break
+		}
 	}
 	return true
 }
@@ -172,8 +253,15 @@ func (p *planner) addParents(t *Tree, root, host string) bool {
 func (p *planner) walk(t *Tree, dir string) {
 	err := filepath.WalkDir(dir, func(host string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if !isGone(err) {
-				p.errs = append(p.errs, fmt.Errorf("walking %s: %w", host, err))
+			if isGone(err) {
+				return nil
+			}
+			p.errs = append(p.errs, fmt.Errorf("walking %s: %w", host, err))
+			if d != nil && d.IsDir() {
+				// The folder could not be listed: leave the container's
+				// copy alone rather than give it the host's mode alone.
+				p.dropEntry(t, host)
+				p.skipped = append(p.skipped, host)
 			}
 			return nil
 		}
@@ -204,12 +292,28 @@ func (p *planner) walk(t *Tree, dir string) {
 	}
 }
 
-// addPath adds one lstat-ed path by its type.
+func (p *planner) dropEntry(t *Tree, host string) {
+	if target, err := t.ContainerPath(host); err == nil {
+		if e, ok := p.entries[target]; ok && !e.implicit {
+			delete(p.entries, target)
+		}
+	}
+}
+
+// addPath adds one lstat-ed path by its type. The root of a folder tree is
+// implicit: it is created when missing and otherwise keeps its owner and
+// mode, which belong to the image.
 func (p *planner) addPath(t *Tree, host, target string, info fs.FileInfo) {
 	mode := info.Mode()
 	switch {
-	case mode.IsDir(), mode.IsRegular():
-		p.entries[target] = Entry{HostPath: host, ContainerPath: target, Info: info}
+	case mode.IsDir():
+		implicit := host == filepath.Clean(t.HostRoot)
+		if prev, ok := p.entries[target]; ok && !prev.implicit {
+			implicit = false
+		}
+		p.entries[target] = Entry{Tree: t, HostPath: host, ContainerPath: target, Info: info, implicit: implicit}
+	case mode.IsRegular():
+		p.entries[target] = Entry{Tree: t, HostPath: host, ContainerPath: target, Info: info}
 	case mode&fs.ModeSymlink != 0:
 		p.addLink(t, host, target, info)
 	default:
@@ -218,9 +322,7 @@ func (p *planner) addPath(t *Tree, host, target string, info fs.FileInfo) {
 	}
 }
 
-// addLink keeps a link whose target stays in the tree, unchanged. An
-// absolute target names a host path, which means something else in the
-// container, so it is skipped even when it points into the tree.
+// addLink keeps a link that keepLink accepts, unchanged.
 func (p *planner) addLink(t *Tree, host, target string, info fs.FileInfo) {
 	link, err := os.Readlink(host)
 	if isGone(err) {
@@ -230,41 +332,36 @@ func (p *planner) addLink(t *Tree, host, target string, info fs.FileInfo) {
 		p.errs = append(p.errs, fmt.Errorf("reading link %s: %w", host, err))
 		return
 	}
-	if filepath.IsAbs(link) {
-		p.log.Warn("skipping symlink with an absolute target", "path", host, "target", link)
+	if ok, reason := keepLink(t, host, link); !ok {
+		p.log.Warn("skipping symlink", "path", host, "target", link, "reason", reason)
 		p.skipped = append(p.skipped, host)
 		return
 	}
-	resolved := filepath.Join(filepath.Dir(host), link)
-	if !hostWithin(filepath.Clean(t.HostRoot), resolved) {
-		p.log.Warn("skipping symlink that points outside the synced folder", "path", host, "target", link)
-		p.skipped = append(p.skipped, host)
-		return
-	}
-	p.entries[target] = Entry{HostPath: host, ContainerPath: target, Info: info, LinkTarget: filepath.ToSlash(link)}
+	p.entries[target] = Entry{Tree: t, HostPath: host, ContainerPath: target, Info: info, LinkTarget: filepath.ToSlash(link)}
 }
 
-// isGone reports an error that means the path no longer exists, including
-// a parent that became a file.
+// isGone reports an error that means the path no longer exists as a path
+// through folders: missing, below a file, or below a symlink loop (lstat
+// follows the links among a path's parents).
 func isGone(err error) bool {
-	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP)
 }
 
-// pruneNested sorts the container paths and drops those under another one:
+// pruneNested orders the deletes by path and drops those under another one:
 // removing the folder removes them.
-func pruneNested(set map[string]bool) []string {
-	var out []string
+func pruneNested(set map[string]Delete) []Delete {
+	var out []Delete
 	for _, p := range slices.Sorted(maps.Keys(set)) {
 		if !hasAncestorIn(set, p) {
-			out = append(out, p)
+			out = append(out, set[p])
 		}
 	}
 	return out
 }
 
-func hasAncestorIn(set map[string]bool, p string) bool {
+func hasAncestorIn[V any](set map[string]V, p string) bool {
 	for dir := path.Dir(p); dir != p; p, dir = dir, path.Dir(dir) {
-		if set[dir] {
+		if _, ok := set[dir]; ok {
 			return true
 		}
 	}

@@ -9,14 +9,34 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 )
 
+// collect runs Collect and flattens its plan for comparisons.
+func collect(changes []Change, log hclog.Logger) (entries []Entry, deletes []string, skipped []string, err error) {
+	plan, err := Collect(changes, log)
+	for _, d := range plan.Deletes {
+		switch d.ignoredIf {
+		case ignoredIfDir:
+			deletes = append(deletes, d.Path+" unless a folder")
+		case ignoredIfFile:
+			deletes = append(deletes, d.Path+" unless a file")
+		default:
+			deletes = append(deletes, d.Path)
+		}
+	}
+	return plan.Entries, deletes, plan.Skipped, err
+}
+
 // collectedPaths lists the container paths of entries with a type letter:
-// d folder, f file, l link (with its target).
+// p implicit folder, d folder, f file, l link (with its target).
 func collectedPaths(entries []Entry) []string {
 	var out []string
 	for _, e := range entries {
 		switch m := e.Info.Mode(); {
+		case e.implicit:
+			out = append(out, "p "+e.ContainerPath)
 		case m.IsDir():
 			out = append(out, "d "+e.ContainerPath)
 		case m&fs.ModeSymlink != 0:
@@ -51,7 +71,7 @@ func TestCollectWholeTree(t *testing.T) {
 	var err error
 	go func() {
 		defer close(done)
-		entries, deletes, skipped, err = Collect([]Change{{Tree: tree, HostPath: root}}, nil)
+		entries, deletes, skipped, err = collect([]Change{{Tree: tree, HostPath: root}}, nil)
 	}()
 	select {
 	case <-done:
@@ -63,7 +83,7 @@ func TestCollectWholeTree(t *testing.T) {
 	}
 
 	want := []string{
-		"d /app",
+		"p /app",
 		"d /app/links",
 		"l /app/links/dangling -> missing",
 		"l /app/links/inside -> ../src/index.js",
@@ -97,13 +117,13 @@ func TestCollectAddsNewParents(t *testing.T) {
 	makeFile(t, file, "x", 0o644)
 	tree := &Tree{HostRoot: root, ContainerRoot: "/srv/app"}
 
-	entries, _, _, err := Collect([]Change{{Tree: tree, HostPath: file}}, nil)
+	entries, _, _, err := collect([]Change{{Tree: tree, HostPath: file}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"d /srv/app/new", "d /srv/app/new/deep", "f /srv/app/new/deep/file.txt"}
+	want := []string{"p /srv/app", "p /srv/app/new", "p /srv/app/new/deep", "f /srv/app/new/deep/file.txt"}
 	if got := collectedPaths(entries); !reflect.DeepEqual(got, want) {
-		t.Errorf("entries = %q, want %q (parents below the root, never the root's ancestors)", got, want)
+		t.Errorf("entries = %q, want %q (implicit parents up to the root, never the root's ancestors)", got, want)
 	}
 }
 
@@ -121,14 +141,17 @@ func TestCollectDeletes(t *testing.T) {
 		{Tree: tree, HostPath: filepath.Join(root, "node_modules", "pkg", "index.js")},
 	}
 
-	entries, deletes, _, err := Collect(changes, nil)
+	entries, deletes, _, err := collect(changes, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(entries) != 0 {
 		t.Errorf("entries = %q, want none", collectedPaths(entries))
 	}
-	want := []string{"/app/gone dir", "/app/gone dir-2", "/app/gone.txt", "/app/kept.txt/under-a-file"}
+	// kept.txt is a file now: its copy replaces whatever folder the
+	// container had there, and rm would fail on a path below a file. Only
+	// folders named node_modules are ignored: the container decides.
+	want := []string{"/app/gone dir", "/app/gone dir-2", "/app/gone.txt", "/app/node_modules unless a folder"}
 	if !reflect.DeepEqual(deletes, want) {
 		t.Errorf("deletes = %q, want %q", deletes, want)
 	}
@@ -137,7 +160,7 @@ func TestCollectDeletes(t *testing.T) {
 func TestCollectNeverDeletesTheRoot(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "unmounted")
 	tree := &Tree{HostRoot: root, ContainerRoot: "/app"}
-	_, deletes, skipped, err := Collect([]Change{{Tree: tree, HostPath: root}}, nil)
+	_, deletes, skipped, err := collect([]Change{{Tree: tree, HostPath: root}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +185,7 @@ func TestCollectIgnoredAndOutside(t *testing.T) {
 		{Tree: tree, HostPath: "/etc/passwd"},
 		{Tree: nil, HostPath: filepath.Join(root, "a.log")},
 	}
-	entries, deletes, skipped, err := Collect(changes, nil)
+	entries, deletes, skipped, err := collect(changes, nil)
 	if len(entries) != 0 || len(deletes) != 0 || len(skipped) != 0 {
 		t.Errorf("Collect = entries %q, deletes %q, skipped %q; want nothing", collectedPaths(entries), deletes, skipped)
 	}
@@ -175,7 +198,7 @@ func TestCollectSingleFileTree(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "config.json")
 	makeFile(t, file, "{}", 0o644)
 	tree := &Tree{HostRoot: file, ContainerRoot: "/etc/app/config.json"}
-	entries, _, _, err := Collect([]Change{{Tree: tree, HostPath: file}}, nil)
+	entries, _, _, err := collect([]Change{{Tree: tree, HostPath: file}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,8 +209,43 @@ func TestCollectSingleFileTree(t *testing.T) {
 	if err := os.Remove(file); err != nil {
 		t.Fatal(err)
 	}
-	_, deletes, _, err := Collect([]Change{{Tree: tree, HostPath: file}}, nil)
+	_, deletes, _, err := collect([]Change{{Tree: tree, HostPath: file}}, nil)
 	if err != nil || len(deletes) != 0 {
 		t.Errorf("removed single-file root: deletes %q, %v; want none", deletes, err)
+	}
+}
+
+func TestCollectPathBelowLinkLoop(t *testing.T) {
+	root := t.TempDir()
+	symlink(t, "loop", filepath.Join(root, "loop"))
+	tree := &Tree{HostRoot: root, ContainerRoot: "/app"}
+	entries, deletes, _, err := collect([]Change{{Tree: tree, HostPath: filepath.Join(root, "loop", "was-a-file")}}, nil)
+	if err != nil {
+		t.Errorf("Collect of a path below a link loop: %v, want it treated as gone", err)
+	}
+	// The loop replaced a folder: its own change replaces the container's.
+	if len(entries) != 0 || len(deletes) != 0 {
+		t.Errorf("Collect = entries %q, deletes %q; want nothing", collectedPaths(entries), deletes)
+	}
+}
+
+func TestCollectSkipsLinkThroughRootName(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "src")
+	makeFile(t, filepath.Join(root, "x"), "x", 0o644)
+	// On the host it lands on src/x, but in the container the root has
+	// another name, so it would leave the target.
+	symlink(t, "../src/x", filepath.Join(root, "back"))
+	symlink(t, "../x", filepath.Join(root, "sub", "up"))
+	tree := &Tree{HostRoot: root, ContainerRoot: "/app"}
+	entries, _, skipped, err := collect([]Change{{Tree: tree, HostPath: root}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"p /app", "d /app/sub", "l /app/sub/up -> ../x", "f /app/x"}
+	if got := collectedPaths(entries); !reflect.DeepEqual(got, want) {
+		t.Errorf("entries = %q, want %q", got, want)
+	}
+	if !reflect.DeepEqual(skipped, []string{filepath.Join(root, "back")}) {
+		t.Errorf("skipped = %q, want the link through the root's name", skipped)
 	}
 }

@@ -1,18 +1,10 @@
 package sync_test
 
 import (
-	"archive/tar"
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,15 +14,6 @@ import (
 
 // e2eTimeout bounds each Apply against the engine.
 const e2eTimeout = 30 * time.Second
-
-// node is what the test compares between host and container.
-type node struct {
-	Type     string      // dir, file or link
-	Perm     fs.FileMode // permission bits, plus setuid, setgid and sticky
-	UID, GID int
-	Content  string
-	Link     string
-}
 
 func TestApplyEndToEnd(t *testing.T) {
 	env := enginetest.New(t)
@@ -70,7 +53,7 @@ func TestApplyEndToEnd(t *testing.T) {
 		if !reflect.DeepEqual(res.Skipped, []string{filepath.Join(root, "bin", "outside")}) {
 			t.Errorf("skipped = %q, want the link leaving the tree", res.Skipped)
 		}
-		compareTrees(t, hostTree(t, root, skip, owner), containerTree(t, env, id, "/srv/app"))
+		requireConverged(t, env, id, tree, owner)
 	})
 
 	t.Run("edits, new folders and deletes", func(t *testing.T) {
@@ -97,7 +80,7 @@ func TestApplyEndToEnd(t *testing.T) {
 		if res.Deleted != 2 {
 			t.Errorf("deleted %d paths, want 2 (the folder covers its file)", res.Deleted)
 		}
-		compareTrees(t, hostTree(t, root, skip, owner), containerTree(t, env, id, "/srv/app"))
+		requireConverged(t, env, id, tree, owner)
 	})
 
 	t.Run("deleting what is not there", func(t *testing.T) {
@@ -106,115 +89,6 @@ func TestApplyEndToEnd(t *testing.T) {
 			t.Errorf("result = %+v, want the delete counted as done", res)
 		}
 	})
-}
-
-// hostTree describes the host folder as the container should hold it.
-func hostTree(t *testing.T, root string, skip func(string, bool) bool, owner filesync.Owner) map[string]node {
-	t.Helper()
-	tree := map[string]node{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if skip(p, d.IsDir()) {
-			return filepath.SkipDir
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		// The container gets the permission bits only.
-		n := node{Perm: info.Mode().Perm(), UID: owner.UID, GID: owner.GID}
-		switch {
-		case d.IsDir():
-			n.Type = "dir"
-		case info.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			if !strings.HasPrefix(target, "../src") {
-				return nil // the link leaving the tree is not synced
-			}
-			n.Type, n.Link, n.Perm = "link", target, 0
-		default:
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			n.Type, n.Content = "file", string(data)
-		}
-		tree[filepath.ToSlash(rel)] = n
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tree
-}
-
-// containerTree reads a container folder back through the archive API.
-func containerTree(t *testing.T, env *enginetest.Env, id, dir string) map[string]node {
-	t.Helper()
-	rc, err := env.Engine.CopyFromContainer(context.Background(), id, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	tree := map[string]node{}
-	tr := tar.NewReader(rc)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return tree
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Entries are named from the folder's base name.
-		_, rel, _ := strings.Cut(strings.TrimSuffix(hdr.Name, "/"), "/")
-		if rel == "" {
-			rel = "."
-		}
-		// Special bits are kept here, so that one carried over shows up.
-		special := fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
-		n := node{Perm: hdr.FileInfo().Mode() & special, UID: hdr.Uid, GID: hdr.Gid}
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			n.Type = "dir"
-		case tar.TypeSymlink:
-			n.Type, n.Link, n.Perm = "link", hdr.Linkname, 0
-		case tar.TypeReg:
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n.Type, n.Content = "file", string(data)
-		default:
-			n.Type = fmt.Sprintf("type %c", hdr.Typeflag)
-		}
-		tree[rel] = n
-	}
-}
-
-func compareTrees(t *testing.T, host, ctr map[string]node) {
-	t.Helper()
-	for _, p := range slices.Sorted(maps.Keys(host)) {
-		c, ok := ctr[p]
-		if !ok {
-			t.Errorf("%s: missing in the container", p)
-			continue
-		}
-		if c != host[p] {
-			t.Errorf("%s: container has %+v, expected %+v from the host", p, c, host[p])
-		}
-	}
-	for p := range ctr {
-		if _, ok := host[p]; !ok {
-			t.Errorf("%s: in the container, not on the host", p)
-		}
-	}
 }
 
 func write(t *testing.T, path, content string, mode os.FileMode) {

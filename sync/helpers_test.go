@@ -2,6 +2,7 @@ package sync
 
 import (
 	"archive/tar"
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -42,6 +43,28 @@ func readTar(t *testing.T, r io.Reader) (map[string]tarItem, []string) {
 		items[hdr.Name] = tarItem{Type: hdr.Typeflag, Mode: hdr.Mode, UID: hdr.Uid, GID: hdr.Gid,
 			Linkname: hdr.Linkname, Content: string(data), ModTime: hdr.ModTime}
 		order = append(order, hdr.Name)
+	}
+}
+
+// readTarBytes is readTar of an archive in memory.
+func readTarBytes(t *testing.T, data []byte) (map[string]tarItem, []string) {
+	t.Helper()
+	return readTar(t, bytes.NewReader(data))
+}
+
+// readTarStream reads an archive to its end and returns its entry names,
+// stopping at the first error.
+func readTarStream(r io.Reader) (names []string, err error) {
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return names, nil
+		}
+		if err != nil {
+			return names, err
+		}
+		names = append(names, hdr.Name)
 	}
 }
 

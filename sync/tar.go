@@ -7,7 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"strings"
+	"syscall"
 )
 
 // WriteTar writes entries, in order, as a tar stream meant to be extracted
@@ -17,6 +19,11 @@ import (
 // Modes follow the host with setuid, setgid and sticky bits cleared. owner
 // sets every entry's user and group, and modification times come from the
 // host. Files are streamed from disk, never held in memory whole.
+//
+// Every entry is checked before it is written: its container path must be
+// clean and under its tree's ContainerRoot, and a link's target must stay
+// under it too. An entry that fails is left out, with an error wrapping
+// ErrOutsideTree, and the others are still written.
 //
 // A file's type and size are read again when it is opened. A file gone since
 // Collect (an editor's temporary file) is left out. A file that shrinks while
@@ -28,6 +35,23 @@ import (
 func WriteTar(w io.Writer, entries []Entry, owner Owner) error {
 	stats, err := writeTar(w, entries, owner)
 	return errors.Join(errors.Join(stats.errs...), err)
+}
+
+// checkEntry rejects an entry that would be written outside its tree's
+// container root, whichever code built it.
+func checkEntry(e Entry) error {
+	if e.Tree == nil {
+		return fmt.Errorf("writing %s: %w: the entry has no tree", e.ContainerPath, ErrOutsideTree)
+	}
+	root := path.Clean(e.Tree.ContainerRoot)
+	p := e.ContainerPath
+	if !path.IsAbs(root) || !path.IsAbs(p) || path.Clean(p) != p || !within(root, p) {
+		return fmt.Errorf("writing %s: %w: not a clean path under %s", p, ErrOutsideTree, root)
+	}
+	if e.Info.Mode()&fs.ModeSymlink != 0 && !linkStaysWithin(root, p, e.LinkTarget) {
+		return fmt.Errorf("writing link %s -> %s: %w: the target leaves %s", p, e.LinkTarget, ErrOutsideTree, root)
+	}
+	return nil
 }
 
 // tarStats reports what writeTar put in the stream.
@@ -43,6 +67,10 @@ func writeTar(w io.Writer, entries []Entry, owner Owner) (tarStats, error) {
 	var stats tarStats
 	tw := tar.NewWriter(w)
 	for _, e := range entries {
+		if err := checkEntry(e); err != nil {
+			stats.errs = append(stats.errs, err)
+			continue
+		}
 		name := strings.TrimPrefix(e.ContainerPath, "/")
 		if name == "" {
 			// The container's root folder is never written.
@@ -80,10 +108,10 @@ func writeTar(w io.Writer, entries []Entry, owner Owner) (tarStats, error) {
 }
 
 // writeFile streams one regular file. skip reports a file left out because
-// it is gone, is no longer a regular file, or cannot be read. err is a
-// failure of the stream.
+// it is gone, is no longer the file that was planned, or cannot be read. err
+// is a failure of the stream.
 func writeFile(tw *tar.Writer, name string, e Entry, owner Owner, stats *tarStats) (n int64, skip bool, err error) {
-	f, err := os.Open(e.HostPath)
+	f, info, err := openPlanned(e.HostPath, e.Info)
 	if err != nil {
 		if !isGone(err) {
 			stats.errs = append(stats.errs, fmt.Errorf("reading %s: %w", e.HostPath, err))
@@ -91,15 +119,6 @@ func writeFile(tw *tar.Writer, name string, e Entry, owner Owner, stats *tarStat
 		return 0, true, nil
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		stats.errs = append(stats.errs, fmt.Errorf("reading %s: %w", e.HostPath, err))
-		return 0, true, nil
-	}
-	if !info.Mode().IsRegular() {
-		// It was replaced after planning, and its own change syncs it.
-		return 0, true, nil
-	}
 
 	hdr := header(name, tar.TypeReg, info, owner)
 	hdr.Size = info.Size()
@@ -122,6 +141,32 @@ func writeFile(tw *tar.Writer, name string, e Entry, owner Owner, stats *tarStat
 		return n, false, err
 	}
 	return n, false, nil
+}
+
+// errReplaced means a path no longer leads to the file that was planned.
+// It counts as gone: the change that replaced the file syncs it again.
+var errReplaced = fmt.Errorf("replaced since it was planned: %w", fs.ErrNotExist)
+
+// openPlanned opens the regular file that lstat described as planned, and
+// returns it with its current metadata. The path may have changed since:
+// a final symlink is not followed and a fifo does not block the open. A
+// path that now leads to another file gives errReplaced, for example when
+// one of its folders became a link to outside the tree.
+func openPlanned(name string, planned fs.FileInfo) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !info.Mode().IsRegular() || (planned != nil && !os.SameFile(planned, info)) {
+		f.Close()
+		return nil, nil, errReplaced
+	}
+	return f, info, nil
 }
 
 // fileReader ends a file early at its first read error, and keeps the error,

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -30,7 +31,7 @@ func TestWriteTar(t *testing.T) {
 	}
 
 	tree := &Tree{HostRoot: root, ContainerRoot: "/usr/src/app"}
-	entries, _, _, err := Collect([]Change{{Tree: tree, HostPath: root}}, nil)
+	entries, _, _, err := collect([]Change{{Tree: tree, HostPath: root}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func TestWriteTarDropsVanishedFiles(t *testing.T) {
 	makeFile(t, filepath.Join(root, "4913"), "vim probe", 0o644)
 	makeFile(t, filepath.Join(root, "z.txt"), "z", 0o644)
 	tree := &Tree{HostRoot: root, ContainerRoot: "/app"}
-	entries, _, _, err := Collect([]Change{{Tree: tree, HostPath: root}}, nil)
+	entries, _, _, err := collect([]Change{{Tree: tree, HostPath: root}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func TestWriteTarSkipsSlashRoot(t *testing.T) {
 	root := t.TempDir()
 	makeFile(t, filepath.Join(root, "etc", "app.conf"), "x", 0o644)
 	tree := &Tree{HostRoot: root, ContainerRoot: "/"}
-	entries, _, _, err := Collect([]Change{{Tree: tree, HostPath: root}}, nil)
+	entries, _, _, err := collect([]Change{{Tree: tree, HostPath: root}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,11 +148,109 @@ func TestWriteTarReportsWriterFailure(t *testing.T) {
 	root := t.TempDir()
 	makeFile(t, filepath.Join(root, "big"), strings.Repeat("x", 1<<20), 0o644)
 	tree := &Tree{HostRoot: root, ContainerRoot: "/app"}
-	entries, _, _, err := Collect([]Change{{Tree: tree, HostPath: root}}, nil)
+	entries, _, _, err := collect([]Change{{Tree: tree, HostPath: root}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteTar(&failingWriter{limit: 4096}, entries, Owner{}); !errors.Is(err, errDiskFull) {
 		t.Errorf("WriteTar = %v, want the writer's error", err)
+	}
+}
+
+func TestWriteTarRefusesEntriesOutsideTheTree(t *testing.T) {
+	root := t.TempDir()
+	makeFile(t, filepath.Join(root, "ok.txt"), "ok", 0o644)
+	symlink(t, "ok.txt", filepath.Join(root, "link"))
+	fileInfo, err := os.Lstat(filepath.Join(root, "ok.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	linkInfo, err := os.Lstat(filepath.Join(root, "link"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := &Tree{HostRoot: root, ContainerRoot: "/app"}
+	file := func(p string) Entry {
+		return Entry{Tree: tree, HostPath: filepath.Join(root, "ok.txt"), ContainerPath: p, Info: fileInfo}
+	}
+	link := func(p, target string) Entry {
+		return Entry{Tree: tree, HostPath: filepath.Join(root, "link"), ContainerPath: p, Info: linkInfo, LinkTarget: target}
+	}
+	entries := []Entry{
+		file("/app/ok.txt"),
+		file("/app/../etc/passwd"),
+		file("/etc/passwd"),
+		file("/app-old/x"),
+		file("app/relative"),
+		file("/app//double"),
+		{HostPath: filepath.Join(root, "ok.txt"), ContainerPath: "/app/no-tree", Info: fileInfo},
+		link("/app/inside", "ok.txt"),
+		link("/app/up", "../etc/passwd"),
+		link("/app/abs", "/etc/passwd"),
+		link("/app/sub/deep", "../../x"),
+	}
+
+	var buf bytes.Buffer
+	stats, err := writeTar(&buf, entries, Owner{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, order := readTar(t, &buf)
+	if !reflect.DeepEqual(order, []string{"app/ok.txt", "app/inside"}) {
+		t.Errorf("archive holds %q, want only the entries inside /app", order)
+	}
+	if len(stats.errs) != len(entries)-2 {
+		t.Errorf("%d refusals, want %d: %v", len(stats.errs), len(entries)-2, stats.errs)
+	}
+	for _, err := range stats.errs {
+		if !errors.Is(err, ErrOutsideTree) {
+			t.Errorf("refusal %v does not wrap ErrOutsideTree", err)
+		}
+	}
+}
+
+func TestWriteTarSkipsFilesReplacedSincePlanning(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "api")
+	makeFile(t, filepath.Join(root, "d", "secret"), "planned", 0o644)
+	makeFile(t, filepath.Join(root, "f"), "planned", 0o644)
+	makeFile(t, filepath.Join(base, "outside", "secret"), "outside the tree", 0o644)
+	tree := &Tree{HostRoot: root, ContainerRoot: "/app"}
+	entries, _, _, err := collect([]Change{{Tree: tree, HostPath: root}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The folder becomes a link to outside, the file a fifo.
+	if err := os.RemoveAll(filepath.Join(root, "d")); err != nil {
+		t.Fatal(err)
+	}
+	symlink(t, "../outside", filepath.Join(root, "d"))
+	if err := os.Remove(filepath.Join(root, "f")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(root, "f"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan error, 1)
+	var buf bytes.Buffer
+	go func() { done <- WriteTar(&buf, entries, Owner{}) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("WriteTar: %v, want the replaced files left out silently", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("WriteTar blocked on a fifo")
+	}
+	items, order := readTar(t, &buf)
+	for name, it := range items {
+		if it.Content != "" {
+			t.Errorf("archive has %s with %q, want no file content", name, it.Content)
+		}
+	}
+	if !reflect.DeepEqual(order, []string{"app/", "app/d/"}) {
+		t.Errorf("archive holds %q, want the folders only", order)
 	}
 }

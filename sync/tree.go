@@ -1,10 +1,3 @@
-// Package sync gets changed host files into a running container: one tar
-// stream per batch through the Engine archive API, then one command for the
-// deletes. The host is the source of truth: what a path is (file, folder,
-// link or gone) is decided by lstat when the batch is applied.
-//
-// The package shadows the standard library's sync: files that import both
-// import this one as filesync.
 package sync
 
 import (
@@ -30,7 +23,10 @@ type Tree struct {
 	ContainerRoot string
 
 	// Skip reports paths that are ignored, with whether they are folders. A
-	// skipped folder is not walked. Nil skips nothing.
+	// skipped folder is not walked. Ignored paths are left alone on both
+	// sides: never copied, and never deleted from the container, where
+	// Reconcile calls Skip with the host path that a container path maps to.
+	// Nil skips nothing.
 	Skip func(hostPath string, isDir bool) bool
 }
 

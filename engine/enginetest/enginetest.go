@@ -15,7 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,6 +96,27 @@ func unavailable(t testing.TB, format string, args ...any) {
 // command, and returns its tag. The image is removed when the test ends.
 func (e *Env) BusyboxImage() string {
 	e.t.Helper()
+	return e.BusyboxImageWith(ImageOptions{})
+}
+
+// ImageOptions varies the busybox image.
+type ImageOptions struct {
+	// Name is appended to the image's tag; empty means "busybox".
+	Name string
+
+	// Files are added to the image with mode 0755, keyed by absolute path.
+	Files map[string][]byte
+
+	// Shell runs in the image after busybox is installed and the files are
+	// in place, for example "rm /bin/rm" for an image without rm.
+	Shell string
+}
+
+// BusyboxImageWith builds the busybox image of BusyboxImage with extra files
+// and a final shell step, and returns its tag. The image is removed when the
+// test ends.
+func (e *Env) BusyboxImageWith(opts ImageOptions) string {
+	e.t.Helper()
 	if err := checkStatic(BusyboxPath); err != nil {
 		unavailable(e.t, "%v; install Debian's busybox-static", err)
 	}
@@ -102,18 +125,35 @@ func (e *Env) BusyboxImage() string {
 		unavailable(e.t, "reading busybox: %v", err)
 	}
 
-	const dockerfile = `FROM scratch
-COPY busybox /bin/busybox
-RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin && mkdir -p /tmp && chmod 1777 /tmp"]
-ENV PATH=/bin
-CMD ["sleep", "3600"]
-`
-	buildContext, err := tarFiles(map[string][]byte{"Dockerfile": []byte(dockerfile), "busybox": bin})
+	files := map[string][]byte{"busybox": bin}
+	var dockerfile strings.Builder
+	dockerfile.WriteString("FROM scratch\nCOPY busybox /bin/busybox\n")
+	dockerfile.WriteString(`RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin && mkdir -p /tmp && chmod 1777 /tmp"]` + "\n")
+	for i, dst := range slices.Sorted(maps.Keys(opts.Files)) {
+		name := fmt.Sprintf("file%d", i)
+		files[name] = opts.Files[dst]
+		fmt.Fprintf(&dockerfile, "COPY %s %s\n", name, dst)
+	}
+	if opts.Shell != "" {
+		cmd, err := json.Marshal([]string{"/bin/busybox", "sh", "-c", opts.Shell})
+		if err != nil {
+			e.t.Fatalf("encoding image step: %v", err)
+		}
+		fmt.Fprintf(&dockerfile, "RUN %s\n", cmd)
+	}
+	dockerfile.WriteString("ENV PATH=/bin\nCMD [\"sleep\", \"3600\"]\n")
+	files["Dockerfile"] = []byte(dockerfile.String())
+
+	buildContext, err := tarFiles(files)
 	if err != nil {
 		e.t.Fatalf("building image context: %v", err)
 	}
 
-	tag := e.Prefix + "busybox:latest"
+	name := opts.Name
+	if name == "" {
+		name = "busybox"
+	}
+	tag := e.Prefix + name + ":latest"
 	ctx := context.Background()
 	resp, err := e.API.ImageBuild(ctx, buildContext, build.ImageBuildOptions{
 		Tags:        []string{tag},
@@ -189,6 +229,9 @@ type ContainerOptions struct {
 	User   string
 	Tty    bool
 	Init   bool // run docker-init as PID 1, so SIGTERM stops `sleep`
+
+	ReadOnly bool              // Compose read_only: a read-only root file system
+	Tmpfs    map[string]string // Compose tmpfs: destination to mount options
 }
 
 // RunContainer creates and starts a container and returns its id. The
@@ -203,7 +246,8 @@ func (e *Env) RunContainer(opts ContainerOptions) string {
 	init := opts.Init
 	created, err := e.API.ContainerCreate(ctx,
 		&container.Config{Image: opts.Image, Cmd: opts.Cmd, Labels: opts.Labels, User: opts.User, Tty: opts.Tty},
-		&container.HostConfig{Init: &init, NetworkMode: container.NetworkMode(e.Network())},
+		&container.HostConfig{Init: &init, NetworkMode: container.NetworkMode(e.Network()),
+			ReadonlyRootfs: opts.ReadOnly, Tmpfs: opts.Tmpfs},
 		nil, nil, name)
 	if err != nil {
 		e.t.Fatalf("creating container %s: %v", name, err)
