@@ -31,6 +31,7 @@ func newFixture(t *testing.T) fixture {
 	}
 	mustMkdir(t, f.outside)
 	mustWrite(t, filepath.Join(f.dir, "config.json"), "{}")
+	mustWrite(t, filepath.Join(f.dir, "apiapp/package.json"), "{}")
 	mustWrite(t, filepath.Join(f.dir, "compose.yaml"), "services: {}\n")
 	return f
 }
@@ -300,7 +301,8 @@ func TestDerive(t *testing.T) {
 						{Path: f.path("apiapp/package.json"), Action: types.WatchActionRebuild},
 						{Path: f.path("apiapp/src"), Action: types.WatchActionSyncRestart, Target: "/app/src/"},
 						{Path: f.path("config.json"), Action: types.WatchActionRestart},
-						{Path: f.path("apiapp"), Action: types.WatchActionSyncExec, Target: "/app"},
+						{Path: f.path("apiapp"), Action: types.WatchActionSyncExec, Target: "/app",
+							Exec: types.ServiceHook{Command: types.ShellCommand{"npm", "run", "gen"}, User: "node"}},
 						{Path: f.path("apiapp/src/lib"), Action: types.WatchActionSync, Target: "/app/src/lib"},
 					}},
 				}}
@@ -311,13 +313,12 @@ func TestDerive(t *testing.T) {
 				s.Triggers = []Trigger{
 					{Source: SourceDevelopWatch, Index: 0, Action: ActionSync, Path: f.path("web"), Target: "/srv",
 						Ignore: []string{"*.tmp"}, Include: []string{"*.js"}, Hidden: []string{f.path("web/node_modules")}},
+					{Source: SourceDevelopWatch, Index: 1, Action: ActionRebuild, Path: f.path("apiapp/package.json")},
 					{Source: SourceDevelopWatch, Index: 2, Action: ActionSyncRestart, Path: f.path("apiapp/src"), Target: "/app/src", BindMounted: true},
 					{Source: SourceDevelopWatch, Index: 3, Action: ActionRestart, Path: f.path("config.json")},
+					{Source: SourceDevelopWatch, Index: 4, Action: ActionSyncExec, Path: f.path("apiapp"), Target: "/app",
+						Exec: &ExecHook{Command: []string{"npm", "run", "gen"}, User: "node"}},
 					{Source: SourceDevelopWatch, Index: 5, Action: ActionSync, Path: f.path("apiapp/src/lib"), Target: "/app/src/lib", BindMounted: true},
-				}
-				s.Unsupported = []string{
-					"develop.watch[1]: action rebuild is not supported yet; the trigger is skipped",
-					"develop.watch[4]: action sync+exec is not supported yet; the trigger is skipped",
 				}
 				return []Service{s}
 			},

@@ -535,14 +535,14 @@ services:
 	web := findService(t, p, "web")
 	want := []Trigger{
 		{Source: SourceDevelopWatch, Index: 0, Action: ActionSyncRestart, Path: filepath.Join(dir, "web/src"), Target: "/srv/src", Ignore: []string{"dist/"}},
+		{Source: SourceDevelopWatch, Index: 1, Action: ActionRebuild, Path: filepath.Join(dir, "web/package.json")},
 		{Source: SourceDevelopWatch, Index: 2, Action: ActionSync, Path: filepath.Join(dir, "web/static"), Target: "/srv/static", BindMounted: true},
 	}
 	if !reflect.DeepEqual(web.Triggers, want) {
 		t.Fatalf("triggers\n got %+v\nwant %+v", web.Triggers, want)
 	}
-	wantNotes := []string{"develop.watch[1]: action rebuild is not supported yet; the trigger is skipped"}
-	if !reflect.DeepEqual(web.Unsupported, wantNotes) {
-		t.Fatalf("unsupported = %q, want %q", web.Unsupported, wantNotes)
+	if len(web.Unsupported) != 0 {
+		t.Fatalf("unsupported = %q, want none", web.Unsupported)
 	}
 }
 
@@ -672,7 +672,7 @@ func TestLoadSampleConfigs(t *testing.T) {
 		if n := findService(t, p, "notification"); n.Restart.Signal != "SIGHUP" || len(n.Debug) != 1 || n.Debug[0].Port != 9223 {
 			t.Errorf("notification = %+v", n)
 		}
-		if w := findService(t, p, "web"); len(w.Triggers) != 1 || len(w.Unsupported) != 1 {
+		if w := findService(t, p, "web"); len(w.Triggers) != 2 || len(w.Unsupported) != 0 {
 			t.Errorf("web = %+v", w)
 		}
 		if b := findService(t, p, "billing"); len(b.Debug) != 1 || b.Debug[0].Runtime != "go" || b.Debug[0].Detected {

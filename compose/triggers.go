@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -58,10 +59,11 @@ func (d *deriver) developTriggers(sc types.ServiceConfig) ([]Trigger, []string, 
 		key := fmt.Sprintf("develop.watch[%d]", j)
 		action := Action(w.Action)
 		switch action {
-		case ActionSync, ActionRestart, ActionSyncRestart:
-		case ActionRebuild, ActionSyncExec:
-			notes = append(notes, fmt.Sprintf("%s: action %s is not supported yet; the trigger is skipped", key, action))
-			continue
+		case ActionSync, ActionRestart, ActionSyncRestart, ActionRebuild:
+		case ActionSyncExec:
+			if len(w.Exec.Command) == 0 {
+				return nil, nil, &ConfigError{Service: sc.Name, Key: key + ".exec.command", Message: "is required for action sync+exec: the command to run after each sync"}
+			}
 		default:
 			notes = append(notes, fmt.Sprintf("%s: unknown action %q; the trigger is skipped", key, w.Action))
 			continue
@@ -92,6 +94,16 @@ func (d *deriver) developTriggers(sc types.ServiceConfig) ([]Trigger, []string, 
 			BindMounted: d.bindMounted(sc, hostPath, target),
 			Ignore:      w.Ignore,
 			Include:     w.Include,
+			InitialSync: w.InitialSync,
+		}
+		if action == ActionSyncExec {
+			t.Exec = &ExecHook{
+				Command:    append([]string(nil), w.Exec.Command...),
+				User:       w.Exec.User,
+				WorkingDir: w.Exec.WorkingDir,
+				Privileged: w.Exec.Privileged,
+				Env:        environment(w.Exec.Environment),
+			}
 		}
 		if target != "" {
 			t.Hidden = d.hidden(sc, -1, hostPath, target)
@@ -210,4 +222,17 @@ func withinSlash(root, p string) bool {
 		return strings.HasPrefix(p, "/")
 	}
 	return strings.HasPrefix(p, root+"/")
+}
+
+// environment turns a Compose mapping into sorted "KEY=value" entries; a
+// key without a value is left out, as Compose leaves out unset variables.
+func environment(m types.MappingWithEquals) []string {
+	var env []string
+	for k, v := range m {
+		if v != nil {
+			env = append(env, k+"="+*v)
+		}
+	}
+	sort.Strings(env)
+	return env
 }

@@ -28,6 +28,18 @@ func (a Action) Syncs() bool {
 	return a == ActionSync || a == ActionSyncRestart || a == ActionSyncExec
 }
 
+// Rebuilds reports whether the action rebuilds the service's image and
+// recreates its containers.
+func (a Action) Rebuilds() bool {
+	return a == ActionRebuild
+}
+
+// Execs reports whether the action runs a command in the containers after
+// syncing.
+func (a Action) Execs() bool {
+	return a == ActionSyncExec
+}
+
 // Restarts reports whether the action restarts the service right away.
 // ActionHostBuild restarts too, but only after its build succeeds: it
 // reports false here.
@@ -113,6 +125,27 @@ type Trigger struct {
 	// container (a host node_modules under an anonymous volume). They are not
 	// watched.
 	Hidden []string
+	// InitialSync is `develop.watch[].initial_sync`: bring the target up to
+	// date with Path when devd starts and when a container starts.
+	InitialSync bool
+	// Exec is the command of a sync+exec trigger, nil for other actions.
+	Exec *ExecHook
+}
+
+// ExecHook is the command a sync+exec trigger runs in every container of
+// the service after a sync, with Compose's meaning of each field.
+type ExecHook struct {
+	// Command is the program and its arguments; a string in the Compose
+	// file is split into words, not run through a shell.
+	Command []string
+	// User is the user to run as; empty means the container's.
+	User string
+	// WorkingDir is the folder to run in; empty means the container's.
+	WorkingDir string
+	// Env holds "KEY=value" entries added to the container's environment.
+	Env []string
+	// Privileged runs the command with extended privileges.
+	Privileged bool
 }
 
 // DebugPort is a debug port of a service that devd proxies to the host.

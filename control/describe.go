@@ -75,6 +75,10 @@ func describe(e event.Event) line {
 		l.text = "built" + in(e.DurationMS)
 	case event.BuildFailed:
 		l.text, l.tone = "build failed"+because+failure(e), toneBad
+	case event.ExecDone:
+		l.text = "ran the sync command" + into(e.Container) + in(e.DurationMS)
+	case event.ExecFailed:
+		l.text, l.tone = "the sync command failed"+into(e.Container)+failure(e), toneBad
 	case event.ServiceExited:
 		l.text, l.tone = "process exited"+because+failure(e), toneBad
 	case event.DebuggerAttached:

@@ -23,13 +23,14 @@ const (
 // by id and never by name: recreation gives a new id under the same name.
 //
 // A registry is safe for concurrent use. Its run method is called once, and
-// onChange is called from run's goroutine with the service whose containers
-// changed, or "" for all services after a reconnect.
+// onChange is called from run's goroutine with the event that changed a
+// service's containers, or with a nil event after the registry listed the
+// containers anew (at start and after a reconnect).
 type registry struct {
 	eng      Engine
 	project  string
 	log      hclog.Logger
-	onChange func(service string)
+	onChange func(ev *engine.Event)
 	bus      *event.Bus
 
 	mu         sync.Mutex
@@ -38,7 +39,7 @@ type registry struct {
 	listed     bool                        // used by run's goroutine only
 }
 
-func newRegistry(eng Engine, project string, log hclog.Logger, onChange func(service string), bus *event.Bus) *registry {
+func newRegistry(eng Engine, project string, log hclog.Logger, onChange func(ev *engine.Event), bus *event.Bus) *registry {
 	return &registry{
 		bus:        bus,
 		eng:        eng,
@@ -155,7 +156,7 @@ func (r *registry) follow(ctx context.Context, since time.Time) (time.Time, erro
 			"project", r.project, "hint", "start the stack with docker compose up, or check the project name (-p)")
 	}
 	r.setConnected(true)
-	r.onChange("")
+	r.onChange(nil)
 
 	last := time.Time{}
 	for {
@@ -187,7 +188,7 @@ func (r *registry) apply(ctx context.Context, ev engine.Event) {
 		r.mu.Lock()
 		delete(r.containers, ev.ContainerID)
 		r.mu.Unlock()
-		r.onChange(ev.Service)
+		r.onChange(&ev)
 		return
 	}
 
@@ -209,7 +210,7 @@ func (r *registry) apply(ctx context.Context, ev engine.Event) {
 			r.logState(c)
 		}
 	}
-	r.onChange(ev.Service)
+	r.onChange(&ev)
 }
 
 func (r *registry) replace(list []engine.Container) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/devdtool/devd/compose"
+	"github.com/devdtool/devd/engine"
 	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/plan"
 	"github.com/devdtool/devd/watch"
@@ -47,7 +48,9 @@ func newSession(d *Daemon, project *compose.Project) (*session, error) {
 	s.reg = newRegistry(s.eng, project.Name, d.log.Named("containers"), s.containersChanged, d.bus)
 	for _, sr := range rules {
 		name := sr.Service.Name
-		s.workers[name] = newWorker(sr.Service, s.eng, s.reg, d.log.Named(name).With("service", name), d.bus, d.state(name))
+		w := newWorker(sr.Service, sr.Rules, s.eng, s.reg, d.log.Named(name).With("service", name), d.bus, d.state(name))
+		w.session = s
+		s.workers[name] = w
 	}
 	return s, nil
 }
@@ -206,15 +209,25 @@ func (s *session) handle(ctx context.Context, batch watch.Batch, configFiles []s
 }
 
 // containersChanged wakes the workers of the service whose containers
-// changed, or of every service when service is "".
-func (s *session) containersChanged(service string) {
+// changed, or of every service after the registry listed the containers
+// anew. A container that started, other than by a restart devd made, and
+// a fresh listing (devd started, or the engine is back) get their synced
+// folders reconciled with the host.
+func (s *session) containersChanged(ev *engine.Event) {
 	for name, w := range s.workers {
-		if service == "" || service == name {
-			w.poke()
-			if s.output != nil {
-				for _, c := range s.reg.Running(name) {
-					s.output.ensure(s.ctx, c)
-				}
+		if ev != nil && ev.Service != name {
+			continue
+		}
+		switch {
+		case ev == nil:
+			w.add(plan.Work{Service: name, Reconcile: true, Requested: "devd compared the containers with the host"})
+		case ev.Action == "start" && !w.ownRestart(ev.ContainerID, ev.Time):
+			w.add(plan.Work{Service: name, Reconcile: true, Requested: "a container started"})
+		}
+		w.poke()
+		if s.output != nil {
+			for _, c := range s.reg.Running(name) {
+				s.output.ensure(s.ctx, c)
 			}
 		}
 	}

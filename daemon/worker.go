@@ -48,12 +48,20 @@ type worker struct {
 	// workers on the same state.
 	state *serviceState
 
+	// rules are the service's compiled watch rules; fixed at creation.
+	rules []plan.Rule
+	// session is the session the worker belongs to; nil in unit tests.
+	session *session
+
 	mu         sync.Mutex
-	pending    plan.Work    // guarded by mu
-	waiters    []chan error // guarded by mu; told when the pending work is applied
-	restarting bool         // guarded by mu; true while containers restart
-	waiting    bool         // guarded by mu; "waiting for a container" was reported
-	onRestart  []func()     // guarded by mu; called when a restart begins
+	owners     map[string]filesync.Owner // guarded by mu; resolved owners by container id
+	reported   map[string]bool           // guarded by mu; problems reported once, by key
+	restarts   map[string]restartWindow  // guarded by mu; devd's restarts by container id
+	pending    plan.Work                 // guarded by mu
+	waiters    []chan error              // guarded by mu; told when the pending work is applied
+	restarting bool                      // guarded by mu; true while containers restart
+	waiting    bool                      // guarded by mu; "waiting for a container" was reported
+	onRestart  []func()                  // guarded by mu; called when a restart begins
 }
 
 // serviceState is the part of a service's state that survives a reload.
@@ -85,11 +93,12 @@ type restartStats struct {
 	ready  time.Duration // from the first change to ready; 0 when unknown
 }
 
-func newWorker(svc compose.Service, eng Engine, reg *registry, log hclog.Logger, bus *event.Bus, state *serviceState) *worker {
+func newWorker(svc compose.Service, rules []plan.Rule, eng Engine, reg *registry, log hclog.Logger, bus *event.Bus, state *serviceState) *worker {
 	if state == nil {
 		state = &serviceState{}
 	}
 	return &worker{
+		rules:   rules,
 		state:   state,
 		svc:     svc,
 		eng:     eng,
@@ -279,6 +288,12 @@ func (e *permanentError) Unwrap() error { return e.err }
 // the sync is repeated there, which is harmless because the host state is
 // what is copied.
 func (w *worker) apply(ctx context.Context, work plan.Work) error {
+	if work.Rebuild {
+		// The recreated containers start from the new image, and their
+		// start reconciles the synced folders: the rest of the work is moot.
+		return w.rebuild(ctx, work)
+	}
+
 	containers := w.reg.Running(w.svc.Name)
 	if len(containers) == 0 {
 		w.mu.Lock()
@@ -304,8 +319,22 @@ func (w *worker) apply(ctx context.Context, work plan.Work) error {
 		}
 	}
 
+	if work.Reconcile {
+		restart, err := w.reconcile(ctx, containers)
+		if err != nil {
+			return err
+		}
+		work.Restart = work.Restart || restart
+	}
+
 	if len(work.Changes) > 0 {
 		if err := w.sync(ctx, containers, work); err != nil {
+			return err
+		}
+	}
+
+	if len(work.Execs) > 0 {
+		if err := w.exec(ctx, containers, work); err != nil {
 			return err
 		}
 	}
@@ -321,7 +350,18 @@ func (w *worker) sync(ctx context.Context, containers []engine.Container, work p
 	for _, c := range containers {
 		start := time.Now()
 		w.publish(event.Event{Type: event.SyncStarted, Container: c.Name, Paths: work.Reasons})
-		res, err := filesync.Apply(ctx, w.eng, c.ID, work.Changes, ownerFor(w.svc, c), w.log)
+		changes := w.usableChanges(c, work.Changes)
+		if len(changes) == 0 {
+			continue
+		}
+		res, err := filesync.Apply(ctx, w.eng, c.ID, changes, w.owner(ctx, c), w.log)
+		if errors.Is(err, filesync.ErrNoRemover) {
+			// Retrying cannot give the image an rm: say so once, keep the rest.
+			if w.reportOnce(c.ID+"\x00rm", "deletes are not possible in this container", c, err) {
+				w.recordError(err)
+			}
+			err = nil
+		}
 		if err != nil {
 			err = fmt.Errorf("syncing %d paths to %s: %w", len(work.Changes), c.Name, err)
 			errs = append(errs, err)
@@ -367,7 +407,10 @@ func (w *worker) restart(ctx context.Context, containers []engine.Container, wor
 
 	var errs []error
 	for _, c := range containers {
-		if err := w.restartContainer(ctx, c, restartModeFor(w.svc, c)); err != nil {
+		w.markRestart(c.ID, false)
+		err := w.restartContainer(ctx, c, restartModeFor(w.svc, c))
+		w.markRestart(c.ID, true)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("restarting %s: %w", c.Name, err))
 		}
 	}
@@ -421,6 +464,34 @@ func reasonText(work plan.Work) string {
 		text = fmt.Sprintf("%s, and %d more", text, extra)
 	}
 	return text
+}
+
+// usableChanges leaves out the changes whose target the container's
+// archive API cannot reach.
+func (w *worker) usableChanges(c engine.Container, changes []filesync.Change) []filesync.Change {
+	var out []filesync.Change
+	for _, ch := range changes {
+		if w.usableTree(c, ch.Tree) {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// reportOnce logs a problem the first time it happens for a key and
+// reports whether it did.
+func (w *worker) reportOnce(key, msg string, c engine.Container, err error) bool {
+	w.mu.Lock()
+	if w.reported == nil {
+		w.reported = make(map[string]bool)
+	}
+	first := !w.reported[key]
+	w.reported[key] = true
+	w.mu.Unlock()
+	if first {
+		w.log.Error(msg, "container", c.Name, "error", err)
+	}
+	return first
 }
 
 // ownerFor returns the owner of files written into a container of the

@@ -44,12 +44,12 @@ func startWorker(t *testing.T, eng *fakeEngine) (*worker, *registry) {
 
 	svc := compose.Service{Name: "api", Watch: true, Restart: compose.RestartMode{Kind: compose.RestartContainer}}
 	var w *worker
-	reg := newRegistry(eng, "proj", hclog.NewNullLogger(), func(string) {
+	reg := newRegistry(eng, "proj", hclog.NewNullLogger(), func(*engine.Event) {
 		if w != nil {
 			w.poke()
 		}
 	}, nil)
-	w = newWorker(svc, eng, reg, hclog.NewNullLogger(), event.NewBus(100), nil)
+	w = newWorker(svc, nil, eng, reg, hclog.NewNullLogger(), event.NewBus(100), nil)
 
 	wg.Add(2)
 	go func() { defer wg.Done(); reg.run(ctx) }()

@@ -43,6 +43,10 @@ const (
 	BuildStarted Type = "build_started"
 	BuildDone    Type = "build_done"
 	BuildFailed  Type = "build_failed"
+	// ExecDone and ExecFailed follow the command of a sync+exec trigger in
+	// one container; Error holds the exit code and output of a failure.
+	ExecDone   Type = "exec_done"
+	ExecFailed Type = "exec_failed"
 	// ServiceExited: the service's process exited on its own.
 	ServiceExited Type = "service_exited"
 	// DebuggerAttached and DebuggerDetached follow connections through a

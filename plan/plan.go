@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/devdtool/devd/compose"
 	filesync "github.com/devdtool/devd/sync"
 )
 
@@ -24,6 +25,16 @@ type Work struct {
 	// Build is true when a matched rule runs the service's host build;
 	// the artifact is synced and the service restarted after it succeeds.
 	Build bool
+	// Rebuild is true when a matched rule rebuilds the service's image and
+	// recreates its containers.
+	Rebuild bool
+	// Reconcile is true when the service's synced folders must be compared
+	// with its containers' and brought up to date, as when a container
+	// starts.
+	Reconcile bool
+	// Execs are the commands of matched sync+exec rules, to run in every
+	// container after the sync, each once.
+	Execs []*compose.ExecHook
 	// Reasons holds up to MaxReasons changed paths that caused the work,
 	// relative to the project folder when possible.
 	Reasons []string
@@ -67,6 +78,12 @@ func Make(paths []string, services []ServiceRules, projectDir string, first time
 				}
 				if rule.Trigger.Action.Builds() {
 					work.Build = true
+				}
+				if rule.Trigger.Action.Rebuilds() {
+					work.Rebuild = true
+				}
+				if rule.Trigger.Exec != nil {
+					work.addExec(rule.Trigger.Exec)
 				}
 			}
 			if matched && !seen[p] {
@@ -124,6 +141,11 @@ func (w *Work) Merge(later Work) {
 	}
 	w.Restart = w.Restart || later.Restart
 	w.Build = w.Build || later.Build
+	w.Rebuild = w.Rebuild || later.Rebuild
+	w.Reconcile = w.Reconcile || later.Reconcile
+	for _, e := range later.Execs {
+		w.addExec(e)
+	}
 	if w.First.IsZero() || (!later.First.IsZero() && later.First.Before(w.First)) {
 		w.First = later.First
 	}
@@ -139,7 +161,17 @@ func (w *Work) Merge(later Work) {
 
 // Empty reports whether the work asks for nothing.
 func (w Work) Empty() bool {
-	return len(w.Changes) == 0 && !w.Restart && !w.Build
+	return len(w.Changes) == 0 && !w.Restart && !w.Build && !w.Rebuild && !w.Reconcile && len(w.Execs) == 0
+}
+
+// addExec adds a sync+exec command unless the work has it already.
+func (w *Work) addExec(e *compose.ExecHook) {
+	for _, have := range w.Execs {
+		if have == e {
+			return
+		}
+	}
+	w.Execs = append(w.Execs, e)
 }
 
 // SortedPaths returns the distinct host paths of the work's changes.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/devdtool/devd/supervisor"
+	filesync "github.com/devdtool/devd/sync"
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 )
@@ -68,6 +69,30 @@ command's process group.`,
 	flags.StringVar(&cfg.Ready, "ready", "", "readiness check after a restart: tcp:PORT, http://127.0.0.1:PORT/path or log:REGEXP")
 
 	cmd.AddCommand(newSuperviseCtlCommand(stdout))
+	cmd.AddCommand(newSuperviseRmCommand())
+	return cmd
+}
+
+// newSuperviseRmCommand returns `devd supervise rm`, which devd runs through
+// docker exec to delete synced files in images that have no rm.
+func newSuperviseRmCommand() *cobra.Command {
+	var root string
+	cmd := &cobra.Command{
+		Use:    "rm --root ROOT -- PATH...",
+		Short:  "Delete paths under ROOT in the container (used by devd in images without rm)",
+		Hidden: true,
+		Args:   cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if root == "" {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--root is required: the synced folder the paths must lie in")}
+			}
+			if err := filesync.RemoveAll(root, args); err != nil {
+				return &exitError{code: exitFailure, err: err}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&root, "root", "", "folder that every path must lie in")
 	return cmd
 }
 

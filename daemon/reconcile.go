@@ -1,0 +1,136 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/devdtool/devd/engine"
+	"github.com/devdtool/devd/event"
+	filesync "github.com/devdtool/devd/sync"
+)
+
+// ownRestartMargin is how long after a restart devd made a container's
+// start event still counts as that restart's.
+const ownRestartMargin = 2 * time.Second
+
+// restartWindow is when devd restarted a container.
+type restartWindow struct {
+	begin, end time.Time // end is zero while the restart runs
+}
+
+// markRestart records that devd restarts a container now, or that the
+// restart ended.
+func (w *worker) markRestart(id string, ended bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.restarts == nil {
+		w.restarts = make(map[string]restartWindow)
+	}
+	win := w.restarts[id]
+	if ended {
+		win.end = time.Now()
+	} else {
+		win = restartWindow{begin: time.Now()}
+	}
+	w.restarts[id] = win
+}
+
+// ownRestart reports whether a container's start at t came from a restart
+// devd made, which needs no reconciliation: the files were synced first.
+func (w *worker) ownRestart(id string, t time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	win, ok := w.restarts[id]
+	if !ok || t.Before(win.begin.Add(-time.Second)) {
+		return false
+	}
+	return win.end.IsZero() || t.Before(win.end.Add(ownRestartMargin))
+}
+
+// owner returns the owner of files written into a container: x-devd.user,
+// else the container's configured user resolved through its /etc/passwd,
+// cached per container.
+func (w *worker) owner(ctx context.Context, c engine.Container) filesync.Owner {
+	var uid, gid int
+	if n, _ := fmt.Sscanf(w.svc.SyncUser, "%d:%d", &uid, &gid); n == 2 {
+		return filesync.Owner{UID: uid, GID: gid}
+	}
+	w.mu.Lock()
+	o, ok := w.owners[c.ID]
+	w.mu.Unlock()
+	if ok {
+		return o
+	}
+
+	o, err := filesync.ResolveOwner(ctx, w.eng, c.ID, c.User)
+	if err != nil {
+		w.log.Warn("cannot resolve the container's user; files are written as root", "container", c.Name, "user", c.User, "error", err)
+		o = filesync.Owner{}
+	}
+	w.mu.Lock()
+	if w.owners == nil {
+		w.owners = make(map[string]filesync.Owner)
+	}
+	w.owners[c.ID] = o
+	w.mu.Unlock()
+	return o
+}
+
+// usableTree reports whether the archive API can reach the tree's target
+// in the container; the first time it cannot, it says why.
+func (w *worker) usableTree(c engine.Container, t *filesync.Tree) bool {
+	err := filesync.CheckTarget(c, t)
+	if err == nil {
+		return true
+	}
+	key := c.ID + "\x00" + t.ContainerRoot
+	w.mu.Lock()
+	first := !w.reported[key]
+	if w.reported == nil {
+		w.reported = make(map[string]bool)
+	}
+	w.reported[key] = true
+	w.mu.Unlock()
+	if first {
+		w.log.Error("cannot sync into this folder of the container", "container", c.Name, "target", t.ContainerRoot, "error", err)
+		w.recordError(err)
+		w.publish(event.Event{Type: event.SyncFailed, Container: c.Name, Error: err.Error()})
+	}
+	return false
+}
+
+// reconcile brings every synced folder of the service in each container up
+// to date with the host, sending only the difference. It reports whether
+// anything changed in a folder whose rule restarts the service.
+func (w *worker) reconcile(ctx context.Context, containers []engine.Container) (restart bool, err error) {
+	var errs []error
+	for _, c := range containers {
+		for i := range w.rules {
+			rule := &w.rules[i]
+			if rule.Tree == nil || !w.usableTree(c, rule.Tree) {
+				continue
+			}
+			start := time.Now()
+			res, err := filesync.Reconcile(ctx, w.eng, c.ID, rule.Tree, w.owner(ctx, c), w.log)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("reconciling %s in %s: %w", rule.Tree.ContainerRoot, c.Name, err))
+				continue
+			}
+			if res.Copied+res.Deleted == 0 {
+				w.log.Debug("container matches the host", "container", c.Name, "target", rule.Tree.ContainerRoot,
+					"duration", time.Since(start).Round(time.Millisecond))
+				continue
+			}
+			w.log.Info("reconciled", "container", c.Name, "target", rule.Tree.ContainerRoot, "copied", res.Copied,
+				"deleted", res.Deleted, "bytes", res.Bytes, "duration", time.Since(start).Round(time.Millisecond))
+			w.publish(event.Event{Type: event.SyncDone, Container: c.Name, Files: res.Copied + res.Deleted, Bytes: res.Bytes,
+				DurationMS: time.Since(start).Milliseconds(), Reason: "the container differed from the host"})
+			if rule.Trigger.Action.Restarts() {
+				restart = true
+			}
+		}
+	}
+	return restart, errors.Join(errs...)
+}
