@@ -18,15 +18,22 @@
 //
 // # Node.js inspector
 //
-// The inspector answers its HTTP endpoints (/json/list, /json/version) and
+// The inspector serves its HTTP endpoints (/json/list, /json/version) and
 // WebSocket upgrades only when the request's Host header is empty, an IP
 // address or "localhost". Any other name gets HTTP 400, which guards
 // against DNS rebinding. It builds the webSocketDebuggerUrl of /json/list
-// from the Host header it received. The Proxy forwards bytes without
-// reading them, so a debugger that connects to 127.0.0.1 or localhost on
-// the proxy's port gets back a URL with the proxy's port and needs no
-// rewriting. A host name other than localhost in front of the proxy (a
-// machine name, a name in /etc/hosts) is rejected by the inspector itself.
+// from the Host header it received, and from its own address when there is
+// none.
+//
+// A Proxy therefore reads the inspector's HTTP (ProtocolNode, or
+// ProtocolDetect when the debugger's first bytes are an HTTP request). It
+// sends the inspector a Host it accepts, and writes the host and port the
+// debugger used into the URLs of the responses. A debugger thus attaches
+// by any name for the host: an IP, localhost, or a name in /etc/hosts. A
+// request without a Host gets the proxy's own address, never the
+// container's. Since the inspector's own guard no longer applies, the
+// Proxy refuses a WebSocket session whose Origin header comes from a web
+// page that is not on a loopback address (see checkOrigin).
 //
 // `--inspect` without a host listens on 127.0.0.1 inside the container,
 // which no proxy can reach; Detect reports such ports as LoopbackOnly so
@@ -37,7 +44,20 @@
 // every second and rediscover the id through /json/list. For that to work
 // the Proxy closes a connection at once when the service is down or does
 // not accept connections, rather than leaving it hanging, and devd
-// calls CloseConnections when the service restarts.
+// calls CloseConnections when the service restarts. A debugger that comes
+// back to the URL of an earlier process is sent to the current one, for
+// target ids the inspector reported through the Proxy.
+//
+// The Proxy follows the CDP events Debugger.paused and Debugger.resumed on
+// each session, so that devd can tell (Paused) whether a debugger holds the
+// program at a breakpoint.
+//
+// # Same user only
+//
+// On Linux a Proxy accepts a local connection only from a process of the
+// user running devd, looked up in /proc/net/tcp and /proc/net/tcp6, so that
+// other users of a shared machine cannot take over the service through its
+// debugger. ProxyConfig.AllowOtherUsers turns this off.
 //
 // # Delve
 //

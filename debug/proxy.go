@@ -1,6 +1,7 @@
 package debug
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,20 @@ const (
 // ErrClosed is returned by Serve when the Proxy was closed before Serve was
 // called.
 var ErrClosed = errors.New("debug proxy closed")
+
+// Protocols a Proxy can speak on its debugger connections, the values of
+// ProxyConfig.Protocol.
+const (
+	// ProtocolDetect reads the first bytes of each connection: an HTTP
+	// request is served as ProtocolNode, anything else, or a target that
+	// speaks first, as ProtocolTCP.
+	ProtocolDetect = ""
+	// ProtocolTCP forwards bytes without reading them, as Delve needs.
+	ProtocolTCP = "tcp"
+	// ProtocolNode serves the Node.js inspector's HTTP endpoints and
+	// WebSocket sessions: see the package documentation.
+	ProtocolNode = RuntimeNode
+)
 
 // ProxyConfig configures a Proxy. Listener and Resolve are required.
 type ProxyConfig struct {
@@ -58,14 +73,36 @@ type ProxyConfig struct {
 	// for logs.
 	Service string
 	Port    int
+
+	// Protocol is ProtocolDetect, ProtocolTCP or ProtocolNode. Detection
+	// waits for the first bytes of either side before forwarding, which
+	// costs nothing to a debugger, since debuggers speak first.
+	Protocol string
+
+	// AllowOtherUsers turns off the same-user check. By default, on Linux,
+	// a connection from a local process is accepted only when that process
+	// runs as the user running devd, since a debugger runs any code it
+	// sends. Connections from other machines, which only a listener on a
+	// non-loopback address receives, have no local user and are not
+	// checked.
+	AllowOtherUsers bool
+
+	// OnAttach and OnDetach, when set, are called as a debugger opens and
+	// ends a Node.js inspector session (a WebSocket) through the Proxy,
+	// with the debugger's address. They are called from the connection's
+	// goroutine, one connection concurrently with another, and must return
+	// quickly and not call Close.
+	OnAttach func(remote string)
+	OnDetach func(remote string)
 }
 
 // Proxy forwards TCP connections from a host listener to a service's debug
 // port, resolving the container's address again for every connection, so
-// the host port stays the same while containers come and go. It copies
-// bytes without reading them: the Node.js inspector builds its WebSocket
-// URLs from the Host header the debugger sent, which already names the
-// proxy.
+// the host port stays the same while containers come and go. Delve's
+// connections are forwarded as bytes. The Node.js inspector's HTTP requests
+// and WebSocket sessions are read, so that any host name reaches the
+// inspector and a debugger that comes back after a restart finds the new
+// process (see the package documentation).
 //
 // The Proxy owns the Listener: Close, or the end of Serve's context, closes
 // it.
@@ -94,15 +131,22 @@ type Proxy struct {
 	conns           map[*forward]struct{} // guarded by mu
 	resolveFailures int                   // guarded by mu, since the last success
 	dialFailures    int                   // guarded by mu, since the last success
+	sessions        map[*session]struct{} // guarded by mu, open inspector sessions
+	targets         recentTargets         // guarded by mu
+	peerFailures    int                   // guarded by mu, same-user checks that could not run
 }
 
 // forward is one debugger connection, from accept until both sides are
 // closed.
 type forward struct {
 	client net.Conn
-	cancel context.CancelFunc // ends its Resolve and dial
+	ctx    context.Context    // ends when the connection is closed
+	cancel context.CancelFunc // ends ctx, and so any Resolve and dial
 
-	backend net.Conn // guarded by Proxy.mu, nil until dialled
+	// backend is the connection to the debug target in use. A plain
+	// forward has one for its whole life; an inspector connection dials
+	// one per HTTP request.
+	backend net.Conn // guarded by Proxy.mu, nil when none is open
 	closed  bool     // guarded by Proxy.mu
 }
 
@@ -131,6 +175,7 @@ func NewProxy(cfg ProxyConfig) *Proxy {
 		closing:     make(chan struct{}),
 		serveDone:   make(chan struct{}),
 		conns:       make(map[*forward]struct{}),
+		sessions:    make(map[*session]struct{}),
 	}
 }
 
@@ -205,7 +250,8 @@ func (p *Proxy) Serve(ctx context.Context) error {
 }
 
 // Connections returns the number of debugger connections currently
-// forwarded to the service.
+// forwarded to the service: byte connections, and inspector connections
+// while a request or session is under way.
 func (p *Proxy) Connections() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -296,34 +342,64 @@ func (p *Proxy) isClosed() bool {
 func (p *Proxy) handle(client net.Conn) {
 	defer p.handlers.Done()
 
-	ctx, cancel := context.WithTimeout(p.ctx, p.dialTimeout)
+	if !p.allowPeer(client) {
+		_ = client.Close()
+		return
+	}
+	ctx, cancel := context.WithCancel(p.ctx)
 	defer cancel()
-	f := &forward{client: client, cancel: cancel}
+	f := &forward{client: client, ctx: ctx, cancel: cancel}
 	if !p.track(f) {
 		_ = client.Close()
 		return
 	}
 	defer p.untrack(f)
 
+	// The target is dialled before anything is read, so that while the
+	// service is down the debugger's connection is closed at once.
+	backend, ok := p.dialTarget(f)
+	if !ok {
+		return
+	}
+	remote := client.RemoteAddr().String()
+	p.log.Debug("debugger connected", "remote_addr", remote, "target_addr", backend.RemoteAddr().String())
+	defer p.log.Debug("debugger disconnected", "remote_addr", remote)
+
+	switch p.cfg.Protocol {
+	case ProtocolTCP:
+		pipe(client, client, backend, backend)
+	case ProtocolNode:
+		cr := bufio.NewReaderSize(client, maxRequestHeader)
+		p.serveInspector(f, cr, backend, bufio.NewReader(backend))
+	default:
+		p.serveDetected(f, backend)
+	}
+}
+
+// dialTarget resolves and dials the debug target for f and records the
+// connection as f's backend. It reports false, after logging why, when the
+// target cannot be reached or f was closed meanwhile.
+func (p *Proxy) dialTarget(f *forward) (net.Conn, bool) {
+	ctx, cancel := context.WithTimeout(f.ctx, p.dialTimeout)
+	defer cancel()
+
 	addr, err := p.cfg.Resolve(ctx)
 	if err != nil {
 		p.noteFailure(ctx, &p.resolveFailures, "debug target unavailable, closing debugger connection", hclog.Info, "", err)
-		return
+		return nil, false
 	}
 	var d net.Dialer
 	backend, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		p.noteFailure(ctx, &p.dialFailures, "cannot reach debug target, closing debugger connection", hclog.Warn, addr, err)
-		return
+		return nil, false
 	}
 	if !p.attach(f, backend) {
 		_ = backend.Close()
-		return
+		return nil, false
 	}
 
-	p.log.Debug("debugger connected", "remote_addr", client.RemoteAddr().String(), "target_addr", addr)
-	pipe(client, backend)
-	p.log.Debug("debugger disconnected", "remote_addr", client.RemoteAddr().String(), "target_addr", addr)
+	return backend, true
 }
 
 // track registers f, or reports false when the Proxy is already closed.
@@ -338,8 +414,9 @@ func (p *Proxy) track(f *forward) bool {
 	return true
 }
 
-// attach records f's backend, or reports false when f was closed while it
-// was being dialled. A success also ends any run of failures.
+// attach records f's backend, in place of any earlier one, or reports false
+// when f was closed while it was being dialled. A success also ends any run
+// of failures.
 func (p *Proxy) attach(f *forward, backend net.Conn) bool {
 	p.mu.Lock()
 	if f.closed {
@@ -356,6 +433,17 @@ func (p *Proxy) attach(f *forward, backend net.Conn) bool {
 	}
 
 	return true
+}
+
+// release closes backend, one of f's target connections, and clears f's
+// current backend when it is this one.
+func (p *Proxy) release(f *forward, backend net.Conn) {
+	p.mu.Lock()
+	if f.backend == backend {
+		f.backend = nil
+	}
+	p.mu.Unlock()
+	_ = backend.Close()
 }
 
 // untrack removes f from the tracked connections and closes both its
@@ -404,22 +492,24 @@ type halfCloser interface {
 }
 
 // pipe copies between a and b in both directions and returns when both
-// directions have ended.
-func pipe(a, b net.Conn) {
+// directions have ended. ar and br are where a's and b's data is read
+// from: the connections themselves, or readers that hold bytes already
+// read from them.
+func pipe(a net.Conn, ar io.Reader, b net.Conn, br io.Reader) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		copyHalf(b, a)
+		copyHalf(b, ar, a)
 	}()
-	copyHalf(a, b)
+	copyHalf(a, br, b)
 	<-done
 }
 
-// copyHalf copies src to dst. When src ends cleanly it half-closes dst, so
-// the peer reads the end of the stream while the other direction keeps
-// flowing. On an error, or if dst cannot half-close, it closes both
-// connections, which also ends the other direction.
-func copyHalf(dst, src net.Conn) {
+// copyHalf copies src, which reads srcConn, to dst. When src ends cleanly
+// it half-closes dst, so the peer reads the end of the stream while the
+// other direction keeps flowing. On an error, or if dst cannot half-close,
+// it closes both connections, which also ends the other direction.
+func copyHalf(dst net.Conn, src io.Reader, srcConn net.Conn) {
 	_, err := io.Copy(dst, src)
 	if err == nil {
 		if hc, ok := dst.(halfCloser); ok && hc.CloseWrite() == nil {
@@ -427,5 +517,5 @@ func copyHalf(dst, src net.Conn) {
 		}
 	}
 	_ = dst.Close()
-	_ = src.Close()
+	_ = srcConn.Close()
 }

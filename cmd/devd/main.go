@@ -147,6 +147,7 @@ folder. With SERVICE names, devd supervises only those services.`,
 	cmd.AddCommand(newExplainCommand(opts, stdout))
 	cmd.AddCommand(newUpCommand(opts, stdout, stderr))
 	cmd.AddCommand(newSuperviseCommand(stdout, stderr))
+	cmd.AddCommand(newDebugCommand(opts, stdout, stderr))
 	addControlCommands(cmd, opts, stdout, stderr)
 	return cmd
 }
