@@ -87,6 +87,12 @@ type DebugStatus struct {
 	Runtime     string `json:"runtime,omitempty"`
 	Connections int    `json:"connections"`
 	Connected   bool   `json:"connected"`
+	// Debuggers counts the open debugger sessions; for the Node inspector
+	// these are WebSocket sessions, for other runtimes connections.
+	Debuggers int `json:"debuggers"`
+	// Paused is true while a debugger holds the program at a breakpoint,
+	// as far as devd can see it (Node inspector traffic).
+	Paused bool `json:"paused"`
 }
 
 // ProcessStatus describes devd's own process.

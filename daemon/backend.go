@@ -73,7 +73,12 @@ func (d *Daemon) Status() control.Status {
 					continue
 				}
 				n := p.proxy.Connections()
-				ss.Debug = append(ss.Debug, control.DebugStatus{Port: p.port, Address: p.addr, Runtime: p.runtime, Connections: n, Connected: n > 0})
+				sessions := p.proxy.Debuggers()
+				if p.runtime != "node" && sessions == 0 {
+					sessions = n
+				}
+				ss.Debug = append(ss.Debug, control.DebugStatus{Port: p.port, Address: p.addr, Runtime: p.runtime,
+					Connections: n, Connected: sessions > 0, Debuggers: sessions, Paused: p.proxy.Paused()})
 			}
 		}
 		st.Services = append(st.Services, ss)

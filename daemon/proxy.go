@@ -65,16 +65,27 @@ func startProxies(ctx context.Context, services []compose.Service, workers map[s
 		}
 		svc := serviceByName(services, a.Service)
 		plog := log.Named("debug").With("service", a.Service, "port", a.Port)
+		addr := ln.Addr().String()
+		service := a.Service
 		p := debug.NewProxy(debug.ProxyConfig{
-			Listener:    ln,
-			Resolve:     resolver(a.Service, a.Port, workers[a.Service], reg, eng),
-			DialTimeout: proxyDialTimeout,
-			Logger:      plog,
-			Service:     a.Service,
-			Port:        a.Port,
+			Listener:        ln,
+			Resolve:         resolver(a.Service, a.Port, workers[a.Service], reg, eng),
+			DialTimeout:     proxyDialTimeout,
+			Logger:          plog,
+			Service:         a.Service,
+			Port:            a.Port,
+			Protocol:        protocolOf(runtimeOf(svc, a.Port)),
+			AllowOtherUsers: a.AllowRemote,
+			OnAttach: func(remote string) {
+				publish(bus, event.Event{Type: event.DebuggerAttached, Service: service, Address: addr, Reason: "from " + remote})
+			},
+			OnDetach: func(remote string) {
+				publish(bus, event.Event{Type: event.DebuggerDetached, Service: service, Address: addr, Reason: "from " + remote})
+			},
 		})
 		proxies = append(proxies, proxyInfo{service: a.Service, port: a.Port, runtime: runtimeOf(svc, a.Port), addr: ln.Addr().String(), proxy: p})
 		if w := workers[a.Service]; w != nil {
+			w.watchPaused(p.Paused)
 			w.OnRestart(p.CloseConnections)
 		}
 		go func() { _ = p.Serve(ctx) }()
@@ -128,6 +139,25 @@ func resolver(service string, port int, w *worker, reg *registry, eng Engine) fu
 			}
 		}
 		return "", fmt.Errorf("container %s is not reachable from the host on port %d: publish the port on 127.0.0.1 in the Compose file", c.Name, port)
+	}
+}
+
+// protocolOf picks how the proxy reads a debugger's traffic: the Node
+// inspector's HTTP and WebSocket, Delve's raw bytes, or by what the
+// debugger sends first when the runtime is unknown.
+func protocolOf(runtime string) string {
+	switch runtime {
+	case "node":
+		return debug.ProtocolNode
+	case "go":
+		return debug.ProtocolTCP
+	}
+	return debug.ProtocolDetect
+}
+
+func publish(bus *event.Bus, e event.Event) {
+	if bus != nil {
+		bus.Publish(e)
 	}
 }
 

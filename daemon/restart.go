@@ -10,6 +10,7 @@ import (
 
 	"github.com/devdtool/devd/compose"
 	"github.com/devdtool/devd/engine"
+	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/supervisor"
 	"github.com/devdtool/devd/up"
 )
@@ -112,4 +113,35 @@ func (w *worker) restartThroughExec(ctx context.Context, c engine.Container) (su
 		return res, fmt.Errorf("reading the supervisor's answer %q: %w", strings.TrimSpace(string(out.Output)), err)
 	}
 	return res, nil
+}
+
+// debuggerPollInterval is how often devd looks whether a paused program
+// runs again, under x-devd.debug_wait.
+const debuggerPollInterval = 100 * time.Millisecond
+
+// waitForDebugger handles a restart while a debugger holds the program at
+// a breakpoint: by default the restart goes ahead, after a log line that
+// says the debugging session ends; with x-devd.debug_wait it waits until
+// the program runs again. Closing the debugger's connection would resume
+// the program, so the wait comes before anything is closed.
+func (w *worker) waitForDebugger(ctx context.Context) error {
+	if !w.debuggerPaused() {
+		return nil
+	}
+	if !w.svc.DebugWait {
+		w.log.Info("replacing the process while a debugger holds it at a breakpoint; the debugger reattaches to the new one")
+		return nil
+	}
+	w.log.Info("waiting for the debugger to resume the program before restarting (x-devd.debug_wait)")
+	w.publish(event.Event{Type: event.RestartStarted, Reason: "waiting for the debugger to resume the program"})
+	ticker := time.NewTicker(debuggerPollInterval)
+	defer ticker.Stop()
+	for w.debuggerPaused() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ticker.C:
+		}
+	}
+	return nil
 }

@@ -62,6 +62,7 @@ type worker struct {
 	restarting bool                      // guarded by mu; true while containers restart
 	waiting    bool                      // guarded by mu; "waiting for a container" was reported
 	onRestart  []func()                  // guarded by mu; called when a restart begins
+	pausedBy   []func() bool             // guarded by mu; each reports whether a debugger holds the program
 }
 
 // serviceState is the part of a service's state that survives a reload.
@@ -152,6 +153,27 @@ func (w *worker) Restarting() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.restarting
+}
+
+// watchPaused registers a function that reports whether a debugger holds
+// the service's program paused.
+func (w *worker) watchPaused(f func() bool) {
+	w.mu.Lock()
+	w.pausedBy = append(w.pausedBy, f)
+	w.mu.Unlock()
+}
+
+// debuggerPaused reports whether a debugger holds the program paused.
+func (w *worker) debuggerPaused() bool {
+	w.mu.Lock()
+	checks := append([]func() bool(nil), w.pausedBy...)
+	w.mu.Unlock()
+	for _, paused := range checks {
+		if paused() {
+			return true
+		}
+	}
+	return false
 }
 
 // OnRestart registers a function called each time a restart begins.
@@ -384,6 +406,10 @@ func (w *worker) restart(ctx context.Context, containers []engine.Container, wor
 	mode := w.svc.Restart
 	if mode.Kind == compose.RestartNone {
 		return nil
+	}
+
+	if err := w.waitForDebugger(ctx); err != nil {
+		return err
 	}
 
 	w.mu.Lock()
