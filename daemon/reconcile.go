@@ -49,6 +49,18 @@ func (w *worker) ownRestart(id string, t time.Time) bool {
 	return win.end.IsZero() || t.Before(win.end.Add(ownRestartMargin))
 }
 
+// restartingNow reports whether devd was restarting the container at t:
+// an exit then is the restart's own stop.
+func (w *worker) restartingNow(id string, t time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	win, ok := w.restarts[id]
+	if !ok || t.Before(win.begin.Add(-time.Second)) {
+		return false
+	}
+	return win.end.IsZero() || !t.After(win.end)
+}
+
 // owner returns the owner of files written into a container: x-devd.user,
 // else the container's configured user resolved through its /etc/passwd,
 // cached per container.

@@ -36,6 +36,7 @@ type registry struct {
 	mu         sync.Mutex
 	containers map[string]engine.Container // guarded by mu; keyed by container id
 	connected  bool                        // guarded by mu
+	killedAt   map[string]time.Time        // guarded by mu; last kill event per container id
 	listed     bool                        // used by run's goroutine only
 }
 
@@ -79,6 +80,22 @@ func (r *registry) All(service string) []engine.Container {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
 	return out
+}
+
+// KilledAt returns when the container last got a kill event (docker stop,
+// docker kill, a restart), zero when never.
+func (r *registry) KilledAt(id string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.killedAt[id]
+}
+
+// Container returns the known state of one container.
+func (r *registry) Container(id string) (engine.Container, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.containers[id]
+	return c, ok
 }
 
 // Connected reports whether the event stream is currently up.
@@ -183,6 +200,15 @@ func (r *registry) follow(ctx context.Context, since time.Time) (time.Time, erro
 
 func (r *registry) apply(ctx context.Context, ev engine.Event) {
 	r.log.Trace("container event", "action", ev.Action, "service", ev.Service, "container_id", shortID(ev.ContainerID))
+
+	if ev.Action == "kill" {
+		r.mu.Lock()
+		if r.killedAt == nil {
+			r.killedAt = make(map[string]time.Time)
+		}
+		r.killedAt[ev.ContainerID] = ev.Time
+		r.mu.Unlock()
+	}
 
 	if ev.Action == "destroy" {
 		r.mu.Lock()

@@ -223,6 +223,10 @@ func (s *session) containersChanged(ev *engine.Event) {
 			w.add(plan.Work{Service: name, Reconcile: true, Requested: "devd compared the containers with the host"})
 		case ev.Action == "start" && !w.ownRestart(ev.ContainerID, ev.Time):
 			w.add(plan.Work{Service: name, Reconcile: true, Requested: "a container started"})
+		case ev.Action == "die":
+			if c, ok := s.reg.Container(ev.ContainerID); ok {
+				w.handleExit(s.ctx, c, s.reg.KilledAt(ev.ContainerID), ev.Time)
+			}
 		}
 		w.poke()
 		if s.output != nil {

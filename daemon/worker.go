@@ -63,6 +63,7 @@ type worker struct {
 	waiting    bool                      // guarded by mu; "waiting for a container" was reported
 	onRestart  []func()                  // guarded by mu; called when a restart begins
 	pausedBy   []func() bool             // guarded by mu; each reports whether a debugger holds the program
+	crash      crashState                // guarded by mu
 }
 
 // serviceState is the part of a service's state that survives a reload.
@@ -318,6 +319,14 @@ func (w *worker) apply(ctx context.Context, work plan.Work) error {
 
 	containers := w.reg.Running(w.svc.Name)
 	if len(containers) == 0 {
+		if crashed := w.crashedContainers(); len(crashed) > 0 && (work.Restart || len(work.Changes) > 0 || work.Build) {
+			if work.Build {
+				if err := w.build(ctx, &work); err != nil {
+					return err
+				}
+			}
+			return w.revive(ctx, crashed, work)
+		}
 		w.mu.Lock()
 		first := !w.waiting
 		w.waiting = true

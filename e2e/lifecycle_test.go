@@ -120,3 +120,36 @@ func TestSelfWritingServiceStopsLooping(t *testing.T) {
 	writeFile(t, filepath.Join(s.dir, "api", "message.js"), messageModule("after the loop"))
 	waitHTTP(t, s.apiURL(), func(body string) bool { return message(body) == "after the loop" })
 }
+
+func TestCrashingServiceBacksOffAndRecovers(t *testing.T) {
+	// The api exits with code 3 at start while a file named crash exists.
+	s := startStackWith(t, `    command: ["sh", "-c", "[ -f /usr/src/app/crash ] && exit 3; exec node --inspect=0.0.0.0:9229 server.js"]
+`)
+	d := startDevd(t, s)
+	crash := filepath.Join(s.dir, "api", "crash")
+
+	writeFile(t, crash, "1\n")
+	exited := func() []map[string]any {
+		return d.logs("service exited on its own; starting it again after a delay, or at the next change", map[string]string{"service": "api"})
+	}
+	waitFor(t, changeTimeout, "devd to start the crashing service again twice", func() bool { return len(exited()) >= 3 })
+
+	// The delays grow instead of restarting in a tight loop.
+	delays := exited()
+	// hclog writes a duration in JSON as a number of nanoseconds.
+	first, _ := delays[0]["retry_in"].(float64)
+	third, _ := delays[2]["retry_in"].(float64)
+	if first <= 0 || third <= first {
+		t.Errorf("restart delays did not grow: %v then %v", delays[0]["retry_in"], delays[2]["retry_in"])
+	}
+	if got := fmt.Sprint(delays[0]["exit_code"]); got != "3" {
+		t.Errorf("exit code in the report = %s, want 3", got)
+	}
+
+	// The fix is a file change: the service starts at once.
+	if err := os.Remove(crash); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(s.dir, "api", "message.js"), messageModule("recovered"))
+	waitHTTP(t, s.apiURL(), func(body string) bool { return message(body) == "recovered" })
+}

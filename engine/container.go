@@ -39,6 +39,13 @@ type Container struct {
 
 	// StartedAt is the last start, zero if the container never started.
 	StartedAt time.Time
+	// ExitCode is the exit code of the last run; OOMKilled is true when the
+	// kernel killed it for memory.
+	ExitCode  int
+	OOMKilled bool
+	// RestartPolicy is the engine's restart policy name ("no", "always",
+	// "unless-stopped", "on-failure"); empty means "no".
+	RestartPolicy string
 
 	User string // Config.User; empty means the image's user
 
@@ -137,6 +144,8 @@ func fromInspect(info container.InspectResponse) Container {
 			ctr.Running = state.Running
 			ctr.Paused = state.Paused
 			ctr.StartedAt = parseEngineTime(state.StartedAt)
+			ctr.ExitCode = state.ExitCode
+			ctr.OOMKilled = state.OOMKilled
 		}
 	}
 	if cfg := info.Config; cfg != nil {
@@ -155,6 +164,7 @@ func fromInspect(info container.InspectResponse) Container {
 	}
 	if base := info.ContainerJSONBase; base != nil && base.HostConfig != nil {
 		ctr.ReadOnlyRootfs = base.HostConfig.ReadonlyRootfs
+		ctr.RestartPolicy = string(base.HostConfig.RestartPolicy.Name)
 	}
 	ctr.Mounts = mounts(info)
 	return ctr

@@ -31,8 +31,8 @@ type Matcher struct {
 
 // patternSegment is one path element of a "!" pattern.
 type patternSegment struct {
-	// anything is set for a segment containing "**", which can stand for any
-	// number of path elements.
+	// anything is set for a segment containing "**" or a bracket
+	// expression, which can match any number of path elements.
 	anything bool
 	pm       *patternmatcher.PatternMatcher
 }
@@ -89,8 +89,9 @@ func (m *Matcher) Matches(absPath string) bool {
 // SkipDir reports whether nothing under the folder absDir can be included,
 // so that a walker or watcher may skip the whole folder. It is true only when
 // the folder matches and no "!" pattern could re-include a path under it. A
-// "!" pattern that contains "**" is assumed to re-include something
-// anywhere, so with such a pattern no matching folder is skipped.
+// "!" pattern that contains "**", or a bracket expression (which may match
+// "/"), is assumed to re-include something anywhere, so with such a pattern
+// no matching folder is skipped.
 func (m *Matcher) SkipDir(absDir string) bool {
 	rel, ok := m.relative(absDir)
 	if !ok {
@@ -203,7 +204,9 @@ func splitPattern(p string) []patternSegment {
 	parts := strings.Split(p, string(filepath.Separator))
 	segments := make([]patternSegment, len(parts))
 	for i, part := range parts {
-		if strings.Contains(part, "**") {
+		// A bracket expression may match "/" ("[^x]", "[.-0]"), so such a
+		// segment may span several path elements, as "**" does.
+		if strings.Contains(part, "**") || strings.Contains(part, "[") {
 			segments[i].anything = true
 			continue
 		}
