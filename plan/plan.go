@@ -85,6 +85,9 @@ func Make(paths []string, services []ServiceRules, projectDir string, first time
 				if rule.Trigger.Exec != nil {
 					work.addExec(rule.Trigger.Exec)
 				}
+				if hook := rule.dependencyInstall(p); hook != nil {
+					work.addExec(hook)
+				}
 			}
 			if matched && !seen[p] {
 				seen[p] = true

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -241,5 +242,38 @@ func TestExplain(t *testing.T) {
 	}
 	if got := Explain("/elsewhere/x", rules); len(got) != 0 {
 		t.Errorf("Explain of a path outside every tree = %d explanations, want none", len(got))
+	}
+}
+
+func TestManifestChangeInstallsInContainer(t *testing.T) {
+	rules, err := Compile(testServices())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// api keeps node_modules in an anonymous volume: its install must run
+	// in the container.
+	works := Make([]string{"/p/api/package-lock.json"}, rules, "/p", time.Time{})
+	if len(works) != 1 || len(works[0].Execs) != 1 {
+		t.Fatalf("works = %+v, want one with an install command", works)
+	}
+	hook := works[0].Execs[0]
+	if strings.Join(hook.Command, " ") != "npm install" || hook.WorkingDir != "/usr/src/app" {
+		t.Errorf("install hook = %+v, want npm install in /usr/src/app", hook)
+	}
+	if !works[0].Restart {
+		t.Error("a manifest change no longer restarts the service")
+	}
+
+	// Two saves give one install, and a nested package.json none.
+	works = Make([]string{"/p/api/package.json", "/p/api/package-lock.json", "/p/api/lib/package.json"}, rules, "/p", time.Time{})
+	if len(works[0].Execs) != 1 {
+		t.Errorf("got %d install commands for one service, want 1", len(works[0].Execs))
+	}
+
+	// notification has no hidden node_modules: nothing runs.
+	works = Make([]string{"/p/notification/package.json"}, rules, "/p", time.Time{})
+	if len(works) != 1 || len(works[0].Execs) != 0 {
+		t.Errorf("notification works = %+v, want no install command", works)
 	}
 }

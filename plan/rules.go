@@ -21,11 +21,12 @@ type Rule struct {
 	// when the trigger does not copy files (restart only, or bind-mounted).
 	Tree *filesync.Tree
 
-	ignore       *watch.Matcher // trigger `ignore` patterns and .gitignore ones, relative to Path
-	ignoreList   []string       // the patterns of ignore, for explanations
-	dockerignore *watch.Matcher // build context .dockerignore, relative to the context
-	defaults     *watch.Matcher // editor temporary files and .git
-	include      *watch.Matcher // trigger `include` patterns; nil means all
+	ignore       *watch.Matcher               // trigger `ignore` patterns and .gitignore ones, relative to Path
+	ignoreList   []string                     // the patterns of ignore, for explanations
+	dockerignore *watch.Matcher               // build context .dockerignore, relative to the context
+	defaults     *watch.Matcher               // editor temporary files and .git
+	include      *watch.Matcher               // trigger `include` patterns; nil means all
+	installs     map[string]*compose.ExecHook // dependency installs by program, made on first use
 }
 
 // ServiceRules holds the compiled rules of one service.
