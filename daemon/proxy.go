@@ -10,6 +10,7 @@ import (
 
 	"github.com/devdtool/devd/compose"
 	"github.com/devdtool/devd/debug"
+	"github.com/devdtool/devd/engine"
 	"github.com/devdtool/devd/event"
 	"github.com/hashicorp/go-hclog"
 )
@@ -124,22 +125,27 @@ func resolver(service string, port int, w *worker, reg *registry, eng Engine) fu
 		if len(running) == 0 {
 			return "", errors.New("service has no running container")
 		}
-		c := running[0]
-
-		if eng.HostCanReachContainerIPs() && len(c.IPs) > 0 {
-			return net.JoinHostPort(c.IPs[0], strconv.Itoa(port)), nil
-		}
-		for _, b := range c.Ports {
-			if b.ContainerPort == port && b.HostPort != 0 && (b.Proto == "" || b.Proto == "tcp") {
-				host := b.HostIP
-				if host == "" || host == "0.0.0.0" || host == "::" {
-					host = "127.0.0.1"
-				}
-				return net.JoinHostPort(host, strconv.Itoa(b.HostPort)), nil
-			}
-		}
-		return "", fmt.Errorf("container %s is not reachable from the host on port %d: publish the port on 127.0.0.1 in the Compose file", c.Name, port)
+		return containerAddress(running[0], port, eng)
 	}
+}
+
+// containerAddress returns where the host reaches a container's port: the
+// container's own address on a native Linux engine, else the port that
+// Docker publishes for it.
+func containerAddress(c engine.Container, port int, eng Engine) (string, error) {
+	if eng.HostCanReachContainerIPs() && len(c.IPs) > 0 {
+		return net.JoinHostPort(c.IPs[0], strconv.Itoa(port)), nil
+	}
+	for _, b := range c.Ports {
+		if b.ContainerPort == port && b.HostPort != 0 && (b.Proto == "" || b.Proto == "tcp") {
+			host := b.HostIP
+			if host == "" || host == "0.0.0.0" || host == "::" {
+				host = "127.0.0.1"
+			}
+			return net.JoinHostPort(host, strconv.Itoa(b.HostPort)), nil
+		}
+	}
+	return "", fmt.Errorf("container %s is not reachable from the host on port %d: publish the port on 127.0.0.1 in the Compose file", c.Name, port)
 }
 
 // protocolOf picks how the proxy reads a debugger's traffic: the Node

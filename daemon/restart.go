@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/devdtool/devd/compose"
+	"github.com/devdtool/devd/delve"
 	"github.com/devdtool/devd/engine"
 	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/supervisor"
@@ -45,8 +46,19 @@ func restartModeFor(svc compose.Service, c engine.Container) compose.RestartMode
 	return mode
 }
 
-// restartContainer restarts one container in the given mode.
+// restartContainer restarts one container in the given mode. A Go service
+// under a Delve server that serves several clients is swapped through
+// Delve instead, so the server and every debugger stay connected.
 func (w *worker) restartContainer(ctx context.Context, c engine.Container, mode compose.RestartMode) error {
+	if mode.Kind != compose.RestartNone && mode.Kind != compose.RestartSignal {
+		swapped, err := w.swapUnderDelve(ctx, c)
+		if swapped {
+			return nil
+		}
+		if err != nil {
+			w.log.Warn("swapping the program through Delve failed; restarting instead", "container", c.Name, "error", err)
+		}
+	}
 	switch mode.Kind {
 	case compose.RestartSignal:
 		return w.eng.SignalContainer(ctx, c.ID, mode.Signal)
@@ -144,4 +156,44 @@ func (w *worker) waitForDebugger(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// swapUnderDelve replaces the program of a Go service that runs under
+// `dlv exec --headless --accept-multiclient`: Delve halts it, starts the
+// binary at the same path again (the sync put the new one there) and lets
+// it run, keeping its breakpoints and its clients. devd connects only when
+// the command line shows a server that accepts several clients: a
+// single-client server gives its only connection to the first comer and
+// exits when it closes.
+func (w *worker) swapUnderDelve(ctx context.Context, c engine.Container) (bool, error) {
+	if !delve.CanSwap(w.svc.Command) {
+		return false, nil
+	}
+	port := 0
+	for _, d := range w.svc.Debug {
+		if d.Runtime == "go" {
+			port = d.Port
+			break
+		}
+	}
+	if port == 0 {
+		return false, nil
+	}
+	addr, err := containerAddress(c, port, w.eng)
+	if err != nil {
+		return false, err
+	}
+	res, err := delve.SwapDetailed(ctx, addr)
+	if err != nil {
+		return false, err
+	}
+	w.log.Info("swapped the program through Delve; debuggers stay attached", "container", c.Name,
+		"duration", res.Duration.Round(time.Millisecond))
+	if res.OtherClientRuns {
+		w.log.Info("an IDE controls the program: it shows the new program paused; continue it there", "container", c.Name)
+	}
+	if len(res.Discarded) > 0 {
+		w.log.Warn("breakpoints that Delve could not set again in the new program", "container", c.Name, "breakpoints", res.Discarded)
+	}
+	return true, nil
 }

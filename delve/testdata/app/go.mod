@@ -1,0 +1,3 @@
+module example.com/delveapp
+
+go 1.26
