@@ -206,6 +206,11 @@ func (d *deriver) hostBuild(spec *buildSpec) (*HostBuild, []Trigger, error) {
 				// names must not start the build again either.
 				rel = filepath.ToSlash(rel)
 				t.Ignore = []string{rel, rel + "-*", rel + ".*", rel + "~"}
+				// An output folder of its own (bin/) holds only build
+				// products, and its creation must not start a build either.
+				if dir := path.Dir(rel); dir != "." {
+					t.Ignore = append(t.Ignore, dir)
+				}
 			}
 		}
 		triggers = append(triggers, t)

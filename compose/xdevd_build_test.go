@@ -98,7 +98,7 @@ func TestDeriveHostBuild(t *testing.T) {
 	// build restarts the service, and the artifact does not start it again.
 	wantTriggers := []Trigger{{
 		Source: SourceHostBuild, Action: ActionHostBuild, Path: f.path("server"),
-		Ignore: []string{"bin/server", "bin/server-*", "bin/server.*", "bin/server~"},
+		Ignore: []string{"bin/server", "bin/server-*", "bin/server.*", "bin/server~", "bin"},
 	}}
 	if !got.Watch || !reflect.DeepEqual(got.Triggers, wantTriggers) {
 		t.Errorf("watch %v, triggers %+v; want %+v", got.Watch, got.Triggers, wantTriggers)

@@ -166,16 +166,7 @@ func (w *worker) waitForDebugger(ctx context.Context) error {
 // single-client server gives its only connection to the first comer and
 // exits when it closes.
 func (w *worker) swapUnderDelve(ctx context.Context, c engine.Container) (bool, error) {
-	if !delve.CanSwap(w.svc.Command) {
-		return false, nil
-	}
-	port := 0
-	for _, d := range w.svc.Debug {
-		if d.Runtime == "go" {
-			port = d.Port
-			break
-		}
-	}
+	port := w.delvePort()
 	if port == 0 {
 		return false, nil
 	}
@@ -196,4 +187,24 @@ func (w *worker) swapUnderDelve(ctx context.Context, c engine.Container) (bool, 
 		w.log.Warn("breakpoints that Delve could not set again in the new program", "container", c.Name, "breakpoints", res.Discarded)
 	}
 	return true, nil
+}
+
+// delvePort returns the Delve port of a service whose command runs its
+// program under a multi-client Delve server, or 0.
+func (w *worker) delvePort() int {
+	if !delve.CanSwap(w.svc.Command) {
+		return 0
+	}
+	for _, d := range w.svc.Debug {
+		if d.Runtime == "go" {
+			return d.Port
+		}
+	}
+	return 0
+}
+
+// swapsUnderDelve reports whether the service's restarts are swaps
+// through Delve.
+func (w *worker) swapsUnderDelve() bool {
+	return w.delvePort() != 0
 }

@@ -431,8 +431,12 @@ func (w *worker) restart(ctx context.Context, containers []engine.Container, wor
 		w.mu.Unlock()
 		w.loop.restarted()
 	}()
-	for _, hook := range hooks {
-		hook()
+	// A swap under Delve keeps the debuggers' connections: closing them
+	// is for restarts that end the debugging session anyway.
+	if !w.swapsUnderDelve() {
+		for _, hook := range hooks {
+			hook()
+		}
 	}
 
 	reason := reasonText(work)
