@@ -532,33 +532,3 @@ func (w *worker) reportOnce(key, msg string, c engine.Container, err error) bool
 	}
 	return first
 }
-
-// ownerFor returns the owner of files written into a container of the
-// service: x-devd.user when set, else the container's own user.
-func ownerFor(svc compose.Service, c engine.Container) filesync.Owner {
-	var uid, gid int
-	if n, _ := fmt.Sscanf(svc.SyncUser, "%d:%d", &uid, &gid); n == 2 {
-		return filesync.Owner{UID: uid, GID: gid}
-	}
-	return ownerOf(c)
-}
-
-// ownerOf returns the owner of files written into the container: its
-// configured numeric user, or root.
-//
-// NOTE: a user given by name ("node") is not resolved yet, so its files are
-// owned by root. Resolving it needs the container's /etc/passwd.
-func ownerOf(c engine.Container) filesync.Owner {
-	var uid, gid int
-	user := c.User
-	if user == "" {
-		return filesync.Owner{}
-	}
-	if n, _ := fmt.Sscanf(user, "%d:%d", &uid, &gid); n == 2 {
-		return filesync.Owner{UID: uid, GID: gid}
-	}
-	if n, _ := fmt.Sscanf(user, "%d", &uid); n == 1 && fmt.Sprint(uid) == user {
-		return filesync.Owner{UID: uid, GID: uid}
-	}
-	return filesync.Owner{}
-}

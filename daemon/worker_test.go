@@ -135,22 +135,3 @@ func TestRegistryForgetsDestroyedContainer(t *testing.T) {
 		return len(got) == 1 && got[0].ID == "c2"
 	})
 }
-
-func TestOwnerOfContainerUser(t *testing.T) {
-	cases := []struct {
-		user     string
-		uid, gid int
-	}{
-		{"", 0, 0},
-		{"1000", 1000, 1000},
-		{"1000:50", 1000, 50},
-		{"node", 0, 0},
-		{"1000x", 0, 0},
-	}
-	for _, tc := range cases {
-		got := ownerOf(engine.Container{User: tc.user})
-		if got.UID != tc.uid || got.GID != tc.gid {
-			t.Errorf("ownerOf(%q) = %d:%d, want %d:%d", tc.user, got.UID, got.GID, tc.uid, tc.gid)
-		}
-	}
-}
