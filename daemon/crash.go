@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
+	"github.com/devdtool/devd/delve"
 	"github.com/devdtool/devd/engine"
 	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/plan"
@@ -28,6 +30,10 @@ const (
 	// userStopWindow is how soon after a kill event an exit counts as a
 	// stop someone asked for (docker stop, docker kill).
 	userStopWindow = 15 * time.Second
+	// adviceLogTimeout bounds reading an exited container's output.
+	adviceLogTimeout = 5 * time.Second
+	// maxAdviceOutput caps the output read to explain a failed dlv.
+	maxAdviceOutput = 64 << 10
 )
 
 // crashState is the backoff of one service's crash restarts.
@@ -58,6 +64,15 @@ func (w *worker) handleExit(ctx context.Context, c engine.Container, killedAt ti
 		reason = "killed for using too much memory"
 	}
 	w.publish(event.Event{Type: event.ServiceExited, Container: c.Name, Reason: reason})
+
+	if advice := w.debuggerAdvice(ctx, c); advice != "" {
+		// Starting it again would fail the same way: say once what to
+		// change and wait for the next change instead.
+		if w.reportOnce(c.ID+"\x00dlv", "the debugger cannot run the program: "+advice, c, fmt.Errorf("exit code %d", c.ExitCode)) {
+			w.publish(event.Event{Type: event.ServiceExited, Container: c.Name, Reason: advice})
+		}
+		return
+	}
 
 	if c.RestartPolicy != "" && c.RestartPolicy != "no" {
 		w.log.Warn("service exited on its own; its restart policy starts it again", "container", c.Name,
@@ -93,6 +108,30 @@ func (w *worker) handleExit(ctx context.Context, c engine.Container, killedAt ti
 
 	w.log.Warn("service exited on its own; starting it again after a delay, or at the next change",
 		"container", c.Name, "exit_code", c.ExitCode, "retry_in", delay.Round(time.Millisecond))
+}
+
+// debuggerAdvice reads the output of a service that runs under dlv and
+// exited, and returns what the user must change for dlv to run, or "".
+func (w *worker) debuggerAdvice(ctx context.Context, c engine.Container) string {
+	underDlv := false
+	for _, d := range w.svc.Debug {
+		if d.Runtime == "go" {
+			underDlv = true
+		}
+	}
+	if !underDlv {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, adviceLogTimeout)
+	defer cancel()
+	var out strings.Builder
+	_ = w.eng.FollowLogs(ctx, c.ID, c.StartedAt, func(_ string, line []byte) {
+		if out.Len() < maxAdviceOutput {
+			out.Write(line)
+			out.WriteByte('\n')
+		}
+	})
+	return delve.Advice(out.String(), c.ExitCode)
 }
 
 func jitter(d time.Duration) time.Duration {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,4 +75,32 @@ func goPID(t *testing.T, gs *goStack, name string) string {
 	}
 	t.Fatalf("no %s process in the container", name)
 	return ""
+}
+
+func TestDelveWithoutPtraceReportedOnce(t *testing.T) {
+	// A seccomp profile that denies ptrace makes dlv fail at start.
+	gs := newGoStack(t, fmt.Sprintf("    security_opt:\n      - \"seccomp=%s\"\n", delvetest.Testdata("seccomp-no-ptrace.json")))
+	s := &stack{t: t, dir: gs.dir, project: gs.project, env: append(os.Environ(), "COMPOSE_PROJECT_NAME="+gs.project)}
+	d := startDevd(t, s)
+	gs.up()
+
+	msg := "the debugger cannot run the program: " + delve.Advice("could not launch process: fork/exec /app/server: operation not permitted", 1)
+	entry := d.waitLog(msg, map[string]string{"service": "app"})
+	if entry == nil {
+		t.Fatal("no advice logged")
+	}
+	for _, want := range []string{"cap_add: [SYS_PTRACE]", "security_opt: [seccomp:unconfined]"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("advice %q does not name %s", msg, want)
+		}
+	}
+
+	// Reported once, and not started again in a loop.
+	settle(t, d, "app")
+	if n := d.countLogs(msg, nil); n != 1 {
+		t.Errorf("advice logged %d times, want once", n)
+	}
+	if n := d.countLogs("service exited on its own; starting it again after a delay, or at the next change", nil); n != 0 {
+		t.Errorf("devd started the failing dlv again %d times", n)
+	}
 }
