@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/devdtool/devd/debug"
 	"github.com/devdtool/devd/event"
 	"github.com/hashicorp/go-hclog"
 )
@@ -107,7 +108,9 @@ func ListenDashboard(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listening for the dashboard: %w", err)
 	}
-	return ln, nil
+	// Loopback is shared by every user of the machine: like the control
+	// socket, the dashboard serves only the user running devd.
+	return debug.SameUserListener{Listener: ln}, nil
 }
 
 // sseEvent is the data of one Server-Sent Event: the event's fields and the

@@ -11,7 +11,6 @@ import (
 	"github.com/devdtool/devd/control"
 	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/plan"
-	filesync "github.com/devdtool/devd/sync"
 )
 
 var _ control.Backend = (*Daemon)(nil)
@@ -123,30 +122,25 @@ func (d *Daemon) Restart(ctx context.Context, service string) error {
 	return wait(ctx, w, plan.Work{Service: service, Restart: true, Requested: "requested with devd restart"})
 }
 
-// Sync copies every file of the service's synced folders into its
-// containers, and returns once that is done.
+// Sync brings every synced folder of the service up to date with the host
+// in each container, sending only what differs, restarts the service when
+// that changed something its rules restart for, and returns once that is
+// done.
 func (d *Daemon) Sync(ctx context.Context, service string) error {
 	w, err := d.worker(service)
 	if err != nil {
 		return err
 	}
-	s := d.session()
-	work := plan.Work{Service: service, Requested: "requested with devd sync"}
-	for _, sr := range s.rules {
-		if sr.Service.Name != service {
-			continue
-		}
-		for _, r := range sr.Rules {
-			if r.Tree != nil {
-				work.Changes = append(work.Changes, filesync.Change{Tree: r.Tree, HostPath: r.Tree.HostRoot})
-				work.PathCount++
-			}
+	synced := false
+	for _, r := range w.rules {
+		if r.Tree != nil {
+			synced = true
 		}
 	}
-	if len(work.Changes) == 0 {
+	if !synced {
 		return fmt.Errorf("service %q has no synced folder: its files reach the container through bind mounts", service)
 	}
-	return wait(ctx, w, work)
+	return wait(ctx, w, plan.Work{Service: service, Reconcile: true, Requested: "requested with devd sync"})
 }
 
 func wait(ctx context.Context, w *worker, work plan.Work) error {

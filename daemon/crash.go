@@ -158,6 +158,11 @@ func (w *worker) crashedContainers() []engine.Container {
 	return out
 }
 
+// NOTE: a change that only deletes (the fix for a crash is often removing
+// a file) reaches the container after it starts, because deletes need a
+// running container; a program that crashes at once may not give it that
+// chance, and then only the next change or the backoff starts it again.
+
 // revive starts containers that exited on their own, for work that
 // arrived while they were down: their synced files are copied first (the
 // archive API works on stopped containers), then they start. Deletes need
@@ -197,7 +202,42 @@ func (w *worker) revive(ctx context.Context, crashed []engine.Container, work pl
 	if len(work.Changes) > 0 {
 		// Apply the changes again once the container runs: copies are
 		// idempotent, and deletes need the running container.
-		w.add(plan.Work{Service: w.svc.Name, Changes: work.Changes, PathCount: work.PathCount, Reasons: work.Reasons})
+		w.add(plan.Work{Service: w.svc.Name, Changes: work.Changes, PathCount: work.PathCount, Reasons: work.Reasons, Revived: true})
 	}
 	return nil
+}
+
+// stoppedContainers returns the service's containers that exist but do not
+// run, such as after docker stop.
+func (w *worker) stoppedContainers() []engine.Container {
+	var out []engine.Container
+	for _, c := range w.reg.All(w.svc.Name) {
+		if !c.Running && !c.Paused && (c.State == "exited" || c.State == "created") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// syncStopped copies changes into containers that are stopped, through the
+// archive API, so that their next start runs the new files. Deletes need a
+// running container: the reconciliation at that start applies them, and
+// restarts the service once if that changed anything, so the work is done
+// here either way.
+func (w *worker) syncStopped(ctx context.Context, stopped []engine.Container, work plan.Work) error {
+	var errs []error
+	for _, c := range stopped {
+		changes := w.usableChanges(c, work.Changes)
+		if len(changes) == 0 {
+			continue
+		}
+		res, err := filesync.Apply(ctx, w.eng, c.ID, changes, w.owner(ctx, c), w.log)
+		if err != nil && !errors.Is(err, filesync.ErrNeedsRunning) {
+			errs = append(errs, fmt.Errorf("syncing into stopped %s: %w", c.Name, err))
+			continue
+		}
+		w.log.Info("synced into the stopped container; it runs the new files when it starts", "container", c.Name,
+			"copied", res.Copied, "deletes_at_start", errors.Is(err, filesync.ErrNeedsRunning))
+	}
+	return errors.Join(errs...)
 }

@@ -18,6 +18,7 @@ const ownRestartMargin = 2 * time.Second
 // restartWindow is when devd restarted a container.
 type restartWindow struct {
 	begin, end time.Time // end is zero while the restart runs
+	started    bool      // the restart's start event was seen
 }
 
 // markRestart records that devd restarts a container now, or that the
@@ -39,14 +40,22 @@ func (w *worker) markRestart(id string, ended bool) {
 
 // ownRestart reports whether a container's start at t came from a restart
 // devd made, which needs no reconciliation: the files were synced first.
+// A restart starts its container once, so only the first start event in
+// its window counts; a later one (docker start after docker stop) is not
+// devd's.
 func (w *worker) ownRestart(id string, t time.Time) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	win, ok := w.restarts[id]
-	if !ok || t.Before(win.begin.Add(-time.Second)) {
+	if !ok || win.started || t.Before(win.begin.Add(-time.Second)) {
 		return false
 	}
-	return win.end.IsZero() || t.Before(win.end.Add(ownRestartMargin))
+	if !win.end.IsZero() && !t.Before(win.end.Add(ownRestartMargin)) {
+		return false
+	}
+	win.started = true
+	w.restarts[id] = win
+	return true
 }
 
 // restartingNow reports whether devd was restarting the container at t:
@@ -139,10 +148,43 @@ func (w *worker) reconcile(ctx context.Context, containers []engine.Container) (
 				"deleted", res.Deleted, "bytes", res.Bytes, "duration", time.Since(start).Round(time.Millisecond))
 			w.publish(event.Event{Type: event.SyncDone, Container: c.Name, Files: res.Copied + res.Deleted, Bytes: res.Bytes,
 				DurationMS: time.Since(start).Milliseconds(), Reason: "the container differed from the host"})
+			w.state.mu.Lock()
+			w.state.stats.lastSync = &syncStats{time: time.Now(), files: res.Copied + res.Deleted, bytes: res.Bytes, duration: time.Since(start)}
+			w.state.mu.Unlock()
 			if rule.Trigger.Action.Restarts() {
 				restart = true
 			}
 		}
 	}
+	if !restart && w.bindChangedSinceStart(containers) {
+		w.log.Info("files changed while devd was not watching; restarting", "container", containers[0].Name)
+		restart = true
+	}
 	return restart, errors.Join(errs...)
+}
+
+// bindChangedSinceStart reports whether a file that a restarting
+// bind-mount rule watches changed after the oldest of the containers
+// started: the container sees such a file at once, but its process was
+// started before the change, while devd was not watching.
+func (w *worker) bindChangedSinceStart(containers []engine.Container) bool {
+	var started time.Time
+	for _, c := range containers {
+		if started.IsZero() || c.StartedAt.Before(started) {
+			started = c.StartedAt
+		}
+	}
+	if started.IsZero() {
+		return false
+	}
+	for i := range w.rules {
+		rule := &w.rules[i]
+		if !rule.Trigger.BindMounted || !rule.Trigger.Action.Restarts() {
+			continue
+		}
+		if rule.ChangedSince(started) {
+			return true
+		}
+	}
+	return false
 }

@@ -63,7 +63,15 @@ func (w *worker) restartContainer(ctx context.Context, c engine.Container, mode 
 	case compose.RestartSignal:
 		return w.eng.SignalContainer(ctx, c.ID, mode.Signal)
 	case compose.RestartProcess:
-		return w.restartProcess(ctx, c)
+		err := w.restartProcess(ctx, c)
+		if err != nil {
+			// The supervisor cannot answer when its container has stopped
+			// meanwhile: start the container instead.
+			if now, ierr := w.eng.InspectContainer(ctx, c.ID); ierr == nil && !now.Running {
+				return w.eng.RestartContainer(ctx, c.ID, w.svc.StopGracePeriod)
+			}
+		}
+		return err
 	default:
 		return w.eng.RestartContainer(ctx, c.ID, w.svc.StopGracePeriod)
 	}
@@ -141,7 +149,7 @@ func (w *worker) waitForDebugger(ctx context.Context) error {
 		return nil
 	}
 	if !w.svc.DebugWait {
-		w.log.Info("replacing the process while a debugger holds it at a breakpoint; the debugger reattaches to the new one")
+		w.log.Warn("replacing the process while a debugger holds it at a breakpoint; the debugger reattaches to the new one")
 		return nil
 	}
 	w.log.Info("waiting for the debugger to resume the program before restarting (x-devd.debug_wait)")

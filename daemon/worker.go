@@ -319,13 +319,16 @@ func (w *worker) apply(ctx context.Context, work plan.Work) error {
 
 	containers := w.reg.Running(w.svc.Name)
 	if len(containers) == 0 {
-		if crashed := w.crashedContainers(); len(crashed) > 0 && (work.Restart || len(work.Changes) > 0 || work.Build) {
+		if crashed := w.crashedContainers(); len(crashed) > 0 && !work.Revived && (work.Restart || len(work.Changes) > 0 || work.Build) {
 			if work.Build {
 				if err := w.build(ctx, &work); err != nil {
 					return err
 				}
 			}
 			return w.revive(ctx, crashed, work)
+		}
+		if stopped := w.stoppedContainers(); len(stopped) > 0 && len(work.Changes) > 0 {
+			return w.syncStopped(ctx, stopped, work)
 		}
 		w.mu.Lock()
 		first := !w.waiting

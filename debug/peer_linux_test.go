@@ -191,3 +191,33 @@ func TestProxyRefusesOtherUsers(t *testing.T) {
 		t.Errorf("with AllowOtherUsers, uid %d got %q, want the target's greeting", otherUID, got)
 	}
 }
+
+func TestSameUserListenerRefusesOtherUsers(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("running a process as another user needs root")
+	}
+	bin := helperBinary(t)
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := SameUserListener{Listener: inner}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("dashboard"))
+			_ = c.Close()
+		}
+	}()
+
+	if got := connectAs(t, bin, inner.Addr().String(), otherUID); got != "closed" {
+		t.Errorf("uid %d got %q, want the connection closed", otherUID, got)
+	}
+	if got := connectAs(t, bin, inner.Addr().String(), -1); got != "greeting: dashboard" {
+		t.Errorf("devd's own user got %q, want the greeting", got)
+	}
+}

@@ -43,6 +43,9 @@ type Work struct {
 	// Requested holds why a person asked for the work ("devd restart"),
 	// for work that no file change caused.
 	Requested string
+	// Revived marks changes that devd queued again after starting a
+	// crashed container; on their own they do not start it once more.
+	Revived bool
 	// First is when the earliest change of the work happened; zero when
 	// unknown. The time from First to ready is what a developer waits.
 	First time.Time
@@ -141,6 +144,11 @@ func (w *Work) Merge(later Work) {
 	}
 	if w.Requested == "" {
 		w.Requested = later.Requested
+	}
+	if w.Empty() {
+		w.Revived = later.Revived
+	} else {
+		w.Revived = w.Revived && later.Revived
 	}
 	w.Restart = w.Restart || later.Restart
 	w.Build = w.Build || later.Build

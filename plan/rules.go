@@ -4,9 +4,12 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/devdtool/devd/compose"
 	filesync "github.com/devdtool/devd/sync"
@@ -198,4 +201,27 @@ func within(root, path string) bool {
 		return strings.HasPrefix(path, root)
 	}
 	return strings.HasPrefix(path, root+string(filepath.Separator))
+}
+
+// ChangedSince reports whether a file or folder that the rule watches was
+// modified after t. Folders the rule skips are not walked.
+func (r *Rule) ChangedSince(t time.Time) bool {
+	changed := errors.New("changed")
+	err := filepath.WalkDir(r.Trigger.Path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() && p != r.Trigger.Path && r.skipDir(p) {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && !r.Matches(p) {
+			return nil
+		}
+		info, err := d.Info()
+		if err == nil && info.ModTime().After(t) {
+			return changed
+		}
+		return nil
+	})
+	return errors.Is(err, changed)
 }

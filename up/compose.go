@@ -53,12 +53,13 @@ func Pull(ctx context.Context, opts UpOptions, services []string) error {
 	return runCompose(ctx, opts, false, "pull", services...)
 }
 
-// Up runs `docker compose up --detach --wait` for the selected services with
-// the override, and returns once they run (and are healthy, for services
-// with a health check). Build the images first with Build: the override
+// Up runs `docker compose up --detach` for the selected services with the
+// override, and returns once they are started. Build the images first with Build: the override
 // was made from their configuration.
 func Up(ctx context.Context, opts UpOptions) error {
-	args := []string{"--detach", "--wait"}
+	// No --wait: a service that crashes at start would make up fail and
+	// devd stop, while devd's own crash handling reports it and retries.
+	args := []string{"--detach"}
 	if opts.NoBuild {
 		args = append(args, "--no-build")
 	}

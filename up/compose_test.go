@@ -73,8 +73,8 @@ func TestComposeCommands(t *testing.T) {
 	want := [][]string{
 		join(project, flags, []string{"build", "api", "web"}),
 		join(project, flags, []string{"pull", "web"}),
-		join(withOverride, flags, []string{"up", "--detach", "--wait", "api", "web"}),
-		join(withOverride, flags, []string{"up", "--detach", "--wait", "--no-build", "api", "web"}),
+		join(withOverride, flags, []string{"up", "--detach", "api", "web"}),
+		join(withOverride, flags, []string{"up", "--detach", "--no-build", "api", "web"}),
 		join(withOverride, flags, []string{"down"}),
 	}
 	if got := recorded(t, record); !reflect.DeepEqual(got, want) {

@@ -1,29 +1,44 @@
 // Command devd-bench measures how long a saved source file takes to reach
 // the running code of a Docker Compose service. A figure is the time from
 // the start of a save of message.js on the host to the first HTTP response
-// of the service that carries the new text. It measures devd and
-// `docker compose watch` in the same run, on the same copy of
-// examples/microservices:
+// of the service that carries the new text. It measures, in the same run
+// and on the same copy of examples/microservices:
 //
-//   - api has its source bind-mounted, and both tools restart it. The
+//   - devd-up: `devd up`, which starts the stack with devd's supervisor in
+//     front of each service's command and restarts processes;
+//   - devd: plain devd next to a stack that `docker compose up` started,
+//     which restarts containers;
+//   - compose-watch: `docker compose watch`, which restarts containers;
+//   - nodemon: nodemon as api's command in its container, watching the
+//     bind mount, with nothing running on the host (api only).
+//
+// The example's two services differ in how a save reaches them:
+//
+//   - api has its source bind-mounted, and every tool restarts it. The
 //     benchmark adds a develop.watch restart trigger for Compose watch.
-//   - notification has its source copied into the image, and both tools
+//   - notification has its source copied into the image, and the tools
 //     sync the file and restart it (its develop.watch sync+restart).
 //
-// The stack is copied into a temporary folder and brought up with
-// `docker compose up` under a project name, container names and loopback
-// ports of its own. Each tool is started in turn and waited for until it
-// logs that it watches. It then gets warm-up saves and -saves timed saves
-// per service. Between two saves the service must respond unchanged for
-// -settle, so that restarts never overlap. The stack is removed at the end,
-// also after an error or Ctrl-C.
+// The stack is copied into a temporary folder and run under a project
+// name, container names and loopback ports of its own. Each tool starts
+// from a stack of its own: the previous one is removed with `docker compose
+// down`, and the next one is brought up with `docker compose up`, or by
+// `devd up` itself. The benchmark waits until the tool logs that it
+// watches, makes warm-up saves and -saves timed saves per service, and
+// stops the tool with SIGINT. Between two saves the service must respond
+// unchanged for -settle, so that restarts never overlap. The stack is
+// removed at the end, also after an error or Ctrl-C.
 //
-// Reproduce from the repository root, with a Docker engine and the
-// docker compose plugin:
+// nodemon is installed with npm into the user's cache folder
+// (~/.cache/devd-bench/nodemon) the first time it is measured, and
+// bind-mounted read-only into the api container.
+//
+// Reproduce from the repository root, with a Docker engine, the docker
+// compose plugin and, for nodemon, npm:
 //
 //	make bench
 //	go run ./bench/cmd/devd-bench -saves 20 -json bench.json
-//	go run ./bench/cmd/devd-bench -tools compose-watch
+//	go run ./bench/cmd/devd-bench -tools devd-up,nodemon -services api
 package main
 
 import (
@@ -80,7 +95,7 @@ func main() {
 func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("devd-bench", flag.ContinueOnError)
-	tools := fs.String("tools", toolDevd+","+toolComposeWatch, "comma-separated tools to measure, in order: "+toolDevd+", "+toolComposeWatch)
+	tools := fs.String("tools", strings.Join(knownTools, ","), "comma-separated tools to measure, in order: "+strings.Join(knownTools, ", "))
 	services := fs.String("services", "api,notification", "comma-separated services of the example stack to edit")
 	fs.IntVar(&o.saves, "saves", minSaves, fmt.Sprintf("measured saves per tool and service (at least %d)", minSaves))
 	fs.IntVar(&o.warmups, "warmup", 2, "saves per tool and service before measuring")
@@ -90,9 +105,11 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.pollInterval, "poll", 2*time.Millisecond, "interval between two GETs of a service")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 200*time.Millisecond, "timeout of one GET")
 	fs.DurationVar(&o.saveTimeout, "save-timeout", 30*time.Second, "how long a save may take to show before it counts as failed")
-	// devd treats a change that comes within a second of each of ten restarts
-	// in a row as a service rewriting its own files, so saves are spaced a
-	// little more than that, as a person's are.
+	// devd's loop guard treats a path that changes within a second after
+	// each of 20 restarts in a row as written by the service itself, and
+	// then ignores its changes that come right after a restart. Saves are
+	// spaced a little more than that second, as a person's are, so the guard
+	// never counts them.
 	fs.DurationVar(&o.settle, "settle", 1200*time.Millisecond, "how long a service must respond unchanged before the next save")
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", 2*time.Minute, "how long a tool may take to start watching")
 	fs.BoolVar(&o.verbose, "v", false, "copy the tools' output to stderr")
@@ -105,8 +122,8 @@ func parseFlags(args []string) (options, error) {
 
 	o.tools = splitList(*tools)
 	for _, t := range o.tools {
-		if t != toolDevd && t != toolComposeWatch {
-			return o, fmt.Errorf("-tools: unknown tool %q (known: %s, %s)", t, toolDevd, toolComposeWatch)
+		if !slices.Contains(knownTools, t) {
+			return o, fmt.Errorf("-tools: unknown tool %q (known: %s)", t, strings.Join(knownTools, ", "))
 		}
 	}
 	o.services = splitList(*services)
@@ -120,6 +137,8 @@ func parseFlags(args []string) (options, error) {
 		return o, errors.New("-tools: name at least one tool")
 	case len(o.services) == 0:
 		return o, errors.New("-services: name at least one service")
+	case slices.Equal(o.tools, []string{toolNodemon}) && !slices.Contains(o.services, "api"):
+		return o, errors.New("-services: nodemon is measured on api only")
 	case o.saves < minSaves:
 		return o, fmt.Errorf("-saves: %d is too few to compute a p90, use at least %d", o.saves, minSaves)
 	case o.warmups < 0:
@@ -164,7 +183,8 @@ func run(opts options) (err error) {
 	defer os.RemoveAll(tmp)
 
 	devdBin := opts.devd
-	if slices.Contains(opts.tools, toolDevd) && devdBin == "" {
+	usesDevd := slices.Contains(opts.tools, toolDevd) || slices.Contains(opts.tools, toolDevdUp)
+	if usesDevd && devdBin == "" {
 		fmt.Fprintln(os.Stderr, "building devd")
 		if devdBin, err = buildDevd(ctx, repoRoot, tmp); err != nil {
 			return err
@@ -174,8 +194,17 @@ func run(opts options) (err error) {
 	if err != nil {
 		return err
 	}
+	nodemonDir, nodemonVersion := "", ""
+	if slices.Contains(opts.tools, toolNodemon) {
+		if nodemonDir, err = nodemonCacheDir(); err != nil {
+			return err
+		}
+		if nodemonVersion, err = ensureNodemon(ctx, nodemonDir); err != nil {
+			return err
+		}
+	}
 
-	s, err := newStack(repoRoot, tmp, image)
+	s, err := newStack(repoRoot, tmp, image, nodemonDir)
 	if err != nil {
 		return err
 	}
@@ -184,11 +213,10 @@ func run(opts options) (err error) {
 		if derr := s.Down(); derr != nil {
 			err = errors.Join(err, derr)
 		}
+		if slices.Contains(opts.tools, toolDevdUp) {
+			err = errors.Join(err, s.RemoveRunDir())
+		}
 	}()
-	fmt.Fprintf(os.Stderr, "starting stack %s in %s\n", s.Project, s.Dir)
-	if err := s.Up(ctx); err != nil {
-		return err
-	}
 
 	r := &results{
 		Started: time.Now().UTC(),
@@ -203,8 +231,13 @@ func run(opts options) (err error) {
 			RequestTimeout: opts.requestTimeout.String(),
 			Settle:         opts.settle.String(),
 			NodeImage:      image,
+			NodemonVersion: nodemonVersion,
 		},
 	}
+	if usesDevd {
+		r.Settings.DevdVersion = commandOutput(ctx, devdBin, "version")
+	}
+	r.Load = append(r.Load, readLoad("start"))
 	m := &measurer{
 		client:        newHTTPClient(opts.requestTimeout),
 		pollInterval:  opts.pollInterval,
@@ -216,11 +249,18 @@ func run(opts options) (err error) {
 
 	var errs []error
 	for _, name := range opts.tools {
-		t := composeWatchTool()
-		if name == toolDevd {
-			t = devdTool(devdBin)
+		t := newTool(name, devdBin, s)
+		services := slices.DeleteFunc(slices.Clone(opts.services), func(svc string) bool { return !serves(t.Name, svc) })
+		if len(services) == 0 {
+			fmt.Fprintf(os.Stderr, "skipping %s: it serves none of the services %s\n", name, strings.Join(opts.services, ", "))
+			continue
 		}
-		samples, terr := measureTool(ctx, m, s, t, opts)
+		if err := prepareStack(ctx, s, t); err != nil {
+			errs = append(errs, fmt.Errorf("preparing the stack for %s: %w", name, err))
+			break
+		}
+		r.Load = append(r.Load, readLoad("before "+name))
+		samples, terr := measureTool(ctx, m, s, t, services, opts)
 		r.Samples = append(r.Samples, samples...)
 		if ctx.Err() != nil {
 			errs = append(errs, fmt.Errorf("interrupted while measuring %s; the results are partial", name))
@@ -230,11 +270,14 @@ func run(opts options) (err error) {
 			errs = append(errs, fmt.Errorf("measuring %s: %w", name, terr))
 		}
 	}
+	r.Load = append(r.Load, readLoad("end"))
 
 	fmt.Println()
-	printMachine(os.Stdout, r.Machine, r.Settings)
+	printMachine(os.Stdout, r)
 	fmt.Println()
 	printTable(os.Stdout, r)
+	printRatios(os.Stdout, r)
+	printDevdSteps(os.Stdout, r)
 	if opts.jsonPath != "" {
 		if jerr := writeJSON(opts.jsonPath, r); jerr != nil {
 			errs = append(errs, jerr)
@@ -243,9 +286,40 @@ func run(opts options) (err error) {
 	return errors.Join(errs...)
 }
 
-// measureTool starts a tool, times its saves on every service and stops
+// newTool returns the tool called name, measuring the devd binary at
+// devdBin.
+func newTool(name, devdBin string, s *stack) tool {
+	switch name {
+	case toolDevdUp:
+		return devdUpTool(devdBin)
+	case toolDevd:
+		return devdTool(devdBin)
+	case toolNodemon:
+		return nodemonTool(s.Files(setupNodemon))
+	default:
+		return composeWatchTool()
+	}
+}
+
+// prepareStack gives the tool a stack of its own: it removes what the
+// previous tool ran, then starts the stack as the tool needs it, unless the
+// tool starts it itself. Each start builds the images again, from the build
+// cache after the first.
+func prepareStack(ctx context.Context, s *stack, t tool) error {
+	fmt.Fprintf(os.Stderr, "removing the containers of stack %s\n", s.Project)
+	if err := s.Down(); err != nil {
+		return err
+	}
+	if t.Setup == setupByTool {
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "starting stack %s in %s for %s\n", s.Project, s.Dir, t.Name)
+	return s.Up(ctx, t.Setup)
+}
+
+// measureTool starts a tool, times its saves on the services and stops
 // it. It returns the samples taken, also when it fails part way.
-func measureTool(ctx context.Context, m *measurer, s *stack, t tool, opts options) (samples []sample, err error) {
+func measureTool(ctx context.Context, m *measurer, s *stack, t tool, services []string, opts options) (samples []sample, err error) {
 	var echo io.Writer
 	if opts.verbose {
 		echo = os.Stderr
@@ -275,8 +349,8 @@ func measureTool(ctx context.Context, m *measurer, s *stack, t tool, opts option
 		}
 	}()
 
-	for _, svc := range opts.services {
-		got, err := measureService(ctx, m, s, t.Name, svc, opts)
+	for _, svc := range services {
+		got, err := measureService(ctx, m, s, p, t.Name, svc, opts)
 		samples = append(samples, got...)
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
@@ -290,7 +364,7 @@ func measureTool(ctx context.Context, m *measurer, s *stack, t tool, opts option
 
 // measureService runs the warm-up and measured saves of one tool on one
 // service.
-func measureService(ctx context.Context, m *measurer, s *stack, tool, svc string, opts options) ([]sample, error) {
+func measureService(ctx context.Context, m *measurer, s *stack, p *process, tool, svc string, opts options) ([]sample, error) {
 	before, _, err := m.Steady(ctx, s.URL(svc), "")
 	if err != nil {
 		return nil, err
@@ -305,11 +379,15 @@ func measureService(ctx context.Context, m *measurer, s *stack, tool, svc string
 		if !warmup {
 			smp.Index = i - opts.warmups
 		}
+		mark := p.KeptCount()
 		smp, before, err = m.Save(ctx, s, svc, before, smp)
 		if ctx.Err() != nil {
 			// The save under way when the run was interrupted is incomplete.
 			return samples, ctx.Err()
 		}
+		// Save returns once the service has been steady for -settle, long
+		// after the tool logged the save's steps.
+		smp.Devd = parseDevdTimings(p.Kept(mark), svc)
 		samples = append(samples, smp)
 		report(smp)
 		if err != nil {
@@ -337,6 +415,10 @@ func report(s sample) {
 		fmt.Fprintf(os.Stderr, "  %s %s %s %d: failed: %s\n", s.Tool, s.Service, kind, s.Index, s.Error)
 		return
 	}
-	fmt.Fprintf(os.Stderr, "  %s %s %s %d: %.1f ms (%d polls, last one %.1f ms, restarted %t, extra restarts %d)\n",
-		s.Tool, s.Service, kind, s.Index, s.LatencyMS, s.Polls, s.LastPollMS, s.Restarted, s.ExtraRestarts)
+	steps := ""
+	if d := s.Devd; d != nil {
+		steps = fmt.Sprintf("; devd: batch waited %.0f ms, sync %.0f ms, restart %.0f ms", d.WaitedMS, d.SyncMS, d.RestartMS)
+	}
+	fmt.Fprintf(os.Stderr, "  %s %s %s %d: %.1f ms (%d polls, last one %.1f ms, restarted %t, extra restarts %d%s)\n",
+		s.Tool, s.Service, kind, s.Index, s.LatencyMS, s.Polls, s.LastPollMS, s.Restarted, s.ExtraRestarts, steps)
 }

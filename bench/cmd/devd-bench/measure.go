@@ -50,8 +50,11 @@ type sample struct {
 	Restarted bool `json:"restarted"`
 	// ExtraRestarts counts the further restarts seen while the service
 	// settled. More than 0 means the tool restarted more than once per save.
-	ExtraRestarts int    `json:"extra_restarts"`
-	Error         string `json:"error,omitempty"`
+	ExtraRestarts int `json:"extra_restarts"`
+	// Devd contains the step durations devd logged for the save; nil for
+	// the other tools.
+	Devd  *devdTimings `json:"devd,omitempty"`
+	Error string       `json:"error,omitempty"`
 }
 
 // Latency returns the sample's latency as a duration.

@@ -75,8 +75,9 @@ type stack struct {
 }
 
 // newStack copies the example stack from repoRoot into parent and writes
-// its override. Nothing runs yet.
-func newStack(repoRoot, parent, nodeImage string) (*stack, error) {
+// its override. When nodemonDir is not empty, it also writes the override
+// that runs api under the nodemon installed there. Nothing runs yet.
+func newStack(repoRoot, parent, nodeImage, nodemonDir string) (*stack, error) {
 	s := &stack{
 		Dir:     filepath.Join(parent, "microservices"),
 		Project: fmt.Sprintf("devdbench%d", time.Now().UnixNano()%1_000_000_000),
@@ -96,6 +97,11 @@ func newStack(repoRoot, parent, nodeImage string) (*stack, error) {
 	override := fmt.Sprintf(overrideTemplate, s.Project, s.Ports["api"], s.Ports["notification"])
 	if err := os.WriteFile(filepath.Join(s.Dir, "compose.override.yaml"), []byte(override), 0o644); err != nil {
 		return nil, fmt.Errorf("writing the compose override: %w", err)
+	}
+	if nodemonDir != "" {
+		if err := os.WriteFile(filepath.Join(s.Dir, nodemonOverrideFile), []byte(nodemonOverride(nodemonDir)), 0o644); err != nil {
+			return nil, fmt.Errorf("writing the nodemon override: %w", err)
+		}
 	}
 
 	// COMPOSE_FILE, COMPOSE_PROFILES and the like from the caller's shell
@@ -120,23 +126,58 @@ func (s *stack) MessageFile(svc string) string {
 	return filepath.Join(s.Dir, svc, "message.js")
 }
 
-// Up builds the images and starts the services, waiting until they run.
-func (s *stack) Up(ctx context.Context) error {
+// Files returns the Compose files that a setup starts the stack with,
+// relative to the stack's folder. setupByTool gets the files that Compose
+// and devd find by default.
+func (s *stack) Files(st setup) []string {
+	files := []string{"compose.yaml", "compose.override.yaml"}
+	if st == setupNodemon {
+		files = append(files, nodemonOverrideFile)
+	}
+	return files
+}
+
+// Up builds the images and starts the services with the Compose files of
+// st, waiting until they run.
+func (s *stack) Up(ctx context.Context, st setup) error {
 	ctx, cancel := context.WithTimeout(ctx, upTimeout)
 	defer cancel()
-	if out, err := s.compose(ctx, "up", "--detach", "--build", "--wait"); err != nil {
+	var args []string
+	for _, f := range s.Files(st) {
+		args = append(args, "-f", f)
+	}
+	args = append(args, "up", "--detach", "--build", "--wait")
+	if out, err := s.compose(ctx, args...); err != nil {
 		return fmt.Errorf("running docker compose up: %w\n%s", err, out)
 	}
 	return nil
 }
 
-// Down removes the stack's containers, networks and volumes. It does not
-// take a context: it must also run after the benchmark was interrupted.
+// Down removes the stack's containers, networks and volumes, whichever
+// setup started them. It does not take a context: it must also run after
+// the benchmark was interrupted.
 func (s *stack) Down() error {
 	ctx, cancel := context.WithTimeout(context.Background(), downTimeout)
 	defer cancel()
 	if out, err := s.compose(ctx, "down", "--volumes", "--remove-orphans", "--timeout", "2"); err != nil {
 		return fmt.Errorf("running docker compose down: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// RemoveRunDir removes the control folders that `devd up` created on the
+// host for the stack's project: run/<project> under $XDG_RUNTIME_DIR/devd,
+// or under /tmp/devd-<uid> when XDG_RUNTIME_DIR is not set, as devd's
+// up.RunDir lays them out. The benchmark does not import package up, which
+// needs most of devd to compile. It must be called after Down: the
+// supervisors in the containers have their sockets there.
+func (s *stack) RemoveRunDir() error {
+	root := filepath.Join("/tmp", fmt.Sprintf("devd-%d", os.Getuid()))
+	if xdg := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(xdg) {
+		root = filepath.Join(xdg, "devd")
+	}
+	if err := os.RemoveAll(filepath.Join(root, "run", s.Project)); err != nil {
+		return fmt.Errorf("removing devd's control folders: %w", err)
 	}
 	return nil
 }
@@ -239,7 +280,7 @@ func buildDevd(ctx context.Context, repoRoot, dir string) (string, error) {
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building devd: %w\n%s(measure Compose watch alone with -tools compose-watch)", err, out)
+		return "", fmt.Errorf("building devd: %w\n%s(leave devd out with -tools compose-watch,nodemon)", err, out)
 	}
 	return bin, nil
 }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,9 +19,22 @@ import (
 
 // Tool names, as given to -tools and shown in the results.
 const (
-	toolDevd         = "devd"
+	// toolDevdUp is `devd up`: devd builds the images, starts the stack
+	// with its supervisor in front of each service's command, and restarts
+	// processes.
+	toolDevdUp = "devd-up"
+	// toolDevd is plain devd next to a stack that `docker compose up`
+	// started: it restarts containers.
+	toolDevd = "devd"
+	// toolComposeWatch is `docker compose watch`.
 	toolComposeWatch = "compose-watch"
+	// toolNodemon is nodemon running inside the api container, watching
+	// its bind mount, with no devd and no Compose watch running.
+	toolNodemon = "nodemon"
 )
+
+// knownTools are the tools in the order they run by default.
+var knownTools = []string{toolDevdUp, toolDevd, toolComposeWatch, toolNodemon}
 
 // Limits on the tools' lifecycle.
 const (
@@ -27,24 +42,68 @@ const (
 	tailLines = 40               // output lines kept for error messages
 )
 
-// tool is a program under test, which watches the stack's folders and gets
-// each save into the services. Both tools watch every service of the
-// project, whichever services are edited, because the stack runs only the
-// two that can be measured.
+// setup is the way the stack is started for a tool.
+type setup int
+
+const (
+	// setupCompose is `docker compose up` with the benchmark's override.
+	setupCompose setup = iota
+	// setupNodemon is setupCompose with api's command run under nodemon.
+	setupNodemon
+	// setupByTool leaves starting the stack to the tool.
+	setupByTool
+)
+
+// tool is a program under test, which gets each save into the services.
+// The tools that run on the host watch every service of the project,
+// whichever services are edited, because the stack runs only the two that
+// can be measured.
 type tool struct {
 	Name string
 	// Args is the command line, run in the stack's folder.
 	Args []string
 	// Ready reports whether a line of the tool's output announces that it watches.
 	Ready func(line string) bool
+	// Setup is the way the stack must be started before the tool starts.
+	Setup setup
+	// Keep reports whether a line of the tool's output is kept for reading
+	// after each save; nil keeps none. devd's tools keep the log entries
+	// that time the steps of a save.
+	Keep func(line string) bool
 }
 
-// devdTool runs the devd binary at bin on the whole project.
+// serves reports whether the tool called name can be measured on svc:
+// nodemon runs only in api, whose source is bind-mounted.
+func serves(name, svc string) bool {
+	return name != toolNodemon || svc == "api"
+}
+
+// devdLogFlags make devd write the JSON log entries that the benchmark
+// reads: "watching" to know it is ready, and the debug-level "batch" entry
+// with the time a batch waited, besides "synced" and "restarted".
+var devdLogFlags = []string{"--log-json", "--log-level", "debug"}
+
+// devdUpTool runs `devd up` from the devd binary at bin. It builds the
+// images and starts the stack itself, then watches it.
+func devdUpTool(bin string) tool {
+	return tool{
+		Name:  toolDevdUp,
+		Args:  append(append([]string{bin}, devdLogFlags...), "up"),
+		Ready: devdReady,
+		Setup: setupByTool,
+		Keep:  devdTimingLine,
+	}
+}
+
+// devdTool runs the devd binary at bin on the whole project, next to a
+// stack that Compose started.
 func devdTool(bin string) tool {
 	return tool{
 		Name:  toolDevd,
-		Args:  []string{bin, "--log-json"},
+		Args:  append([]string{bin}, devdLogFlags...),
 		Ready: devdReady,
+		Setup: setupCompose,
+		Keep:  devdTimingLine,
 	}
 }
 
@@ -66,6 +125,7 @@ func composeWatchTool() tool {
 		Name:  toolComposeWatch,
 		Args:  []string{"docker", "compose", "watch", "--no-up"},
 		Ready: composeWatchReady,
+		Setup: setupCompose,
 	}
 }
 
@@ -73,6 +133,33 @@ func composeWatchTool() tool {
 // (Compose v2 and v5 both print "Watch enabled").
 func composeWatchReady(line string) bool {
 	return strings.Contains(line, "Watch enabled")
+}
+
+// nodemonTool measures nodemon, which runs in the api container as its
+// command (see nodemonOverride). Nothing runs on the host but
+// `docker compose logs`, which follows the container's output to tell
+// when nodemon watches and to show it with -v. files are the Compose files
+// the stack was started with.
+func nodemonTool(files []string) tool {
+	args := []string{"docker", "compose"}
+	for _, f := range files {
+		args = append(args, "-f", f)
+	}
+	return tool{
+		Name:  toolNodemon,
+		Args:  append(args, "logs", "--follow", "--no-color", "api"),
+		Ready: nodemonReady,
+		Setup: setupNodemon,
+	}
+}
+
+// nodemonWatching is the line nodemon --verbose prints once its file
+// watcher has read the folders, "[nodemon] watching 5 files".
+var nodemonWatching = regexp.MustCompile(`\[nodemon\] watching \d+ files?\b`)
+
+// nodemonReady accepts the line nodemon prints once it watches.
+func nodemonReady(line string) bool {
+	return nodemonWatching.MatchString(line)
 }
 
 // process is a running tool with its output followed.
@@ -88,6 +175,7 @@ type process struct {
 
 	mu   sync.Mutex
 	tail []string // the last tailLines lines of output, guarded by mu
+	kept []string // the lines the tool's Keep accepted, guarded by mu
 }
 
 // startTool starts t in the stack's folder. When echo is not nil, every
@@ -117,7 +205,7 @@ func startTool(t tool, s *stack, echo io.Writer) (*process, error) {
 		ready:  make(chan struct{}),
 		exited: make(chan struct{}),
 	}
-	go p.follow(r, t.Ready, echo)
+	go p.follow(r, t.Ready, t.Keep, echo)
 	go func() {
 		p.waitErr = cmd.Wait()
 		close(p.exited)
@@ -126,7 +214,7 @@ func startTool(t tool, s *stack, echo io.Writer) (*process, error) {
 }
 
 // follow reads the tool's output until it ends.
-func (p *process) follow(r io.ReadCloser, ready func(string) bool, echo io.Writer) {
+func (p *process) follow(r io.ReadCloser, ready, keep func(string) bool, echo io.Writer) {
 	defer r.Close()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
@@ -141,6 +229,9 @@ func (p *process) follow(r io.ReadCloser, ready func(string) bool, echo io.Write
 		if len(p.tail) > tailLines {
 			p.tail = p.tail[len(p.tail)-tailLines:]
 		}
+		if keep != nil && keep(line) {
+			p.kept = append(p.kept, line)
+		}
 		p.mu.Unlock()
 		if !isReady && ready(line) {
 			isReady = true
@@ -154,6 +245,22 @@ func (p *process) Tail() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return strings.Join(p.tail, "\n")
+}
+
+// KeptCount returns the number of lines kept so far.
+func (p *process) KeptCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.kept)
+}
+
+// Kept returns the lines kept after the first n, which KeptCount returned
+// earlier.
+func (p *process) Kept(n int) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n = min(max(n, 0), len(p.kept))
+	return slices.Clone(p.kept[n:])
 }
 
 // Exited is closed once the process has exited.

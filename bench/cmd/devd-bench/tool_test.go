@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestReadyLines(t *testing.T) {
 	tests := []struct {
@@ -15,6 +18,10 @@ func TestReadyLines(t *testing.T) {
 		{"devd plain text", devdReady, `watching`, false},
 		{"compose watch enabled", composeWatchReady, `Watch enabled`, true},
 		{"compose other line", composeWatchReady, `Syncing service "notification" after 2 changes were detected`, false},
+		{"nodemon watching files", nodemonReady, "devdbench1-api  | \x1b[33m[nodemon] watching 5 files\x1b[39m", true},
+		{"nodemon watching one file", nodemonReady, "[nodemon] watching 1 file", true},
+		{"nodemon watching paths", nodemonReady, "[nodemon] watching path(s): *.*", false},
+		{"nodemon watching extensions", nodemonReady, "[nodemon] watching extensions: js,mjs,cjs,json", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -22,5 +29,30 @@ func TestReadyLines(t *testing.T) {
 				t.Errorf("ready(%q) = %t, want %t", tt.line, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestNewToolNames(t *testing.T) {
+	for _, name := range knownTools {
+		if tl := newTool(name, "/bin/devd", &stack{}); tl.Name != name {
+			t.Errorf("newTool(%q) is called %q", name, tl.Name)
+		}
+	}
+	if serves(toolNodemon, "notification") {
+		t.Error("nodemon serves notification, want api only: its source is not bind-mounted")
+	}
+}
+
+func TestDevdToolsLogTimings(t *testing.T) {
+	for _, tl := range []tool{devdUpTool("/bin/devd"), devdTool("/bin/devd")} {
+		if !slices.Contains(tl.Args, "--log-json") || !slices.Contains(tl.Args, "debug") {
+			t.Errorf("%s runs %q, want JSON logs at debug level for the batch entries", tl.Name, tl.Args)
+		}
+		if tl.Keep == nil {
+			t.Errorf("%s keeps no log lines", tl.Name)
+		}
+	}
+	if up := devdUpTool("/bin/devd"); up.Args[len(up.Args)-1] != "up" || up.Setup != setupByTool {
+		t.Errorf("devd-up runs %q with setup %d, want `devd ... up` starting the stack itself", up.Args, up.Setup)
 	}
 }
