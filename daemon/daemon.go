@@ -42,6 +42,10 @@ type Config struct {
 	// Dashboard is the dashboard's URL, reported in the status; empty
 	// when it is off.
 	Dashboard string
+	// Poll scans the watched folders of services without x-devd.poll at
+	// this interval instead of waiting for file system events; 0 means
+	// events.
+	Poll time.Duration
 }
 
 // Daemon supervises one Compose project. Its methods other than Run are

@@ -200,6 +200,10 @@ func (s *session) handle(ctx context.Context, batch watch.Batch, configFiles []s
 	}
 	s.log.Info("configuration changed; reloading", "files", changedConfig)
 	project, err := compose.Load(ctx, s.cfg.Compose, s.log.Named("compose"))
+	if err == nil {
+		// An invalid ignore pattern shows only when the rules compile.
+		_, err = plan.Compile(project.Services)
+	}
 	if err != nil {
 		s.log.Error("invalid configuration; keeping the previous rules until it is fixed", "error", err)
 		s.d.bus.Publish(event.Event{Type: event.ConfigInvalid, Error: err.Error()})
@@ -296,6 +300,9 @@ func (s *session) rootsByPoll(configFiles []string) map[time.Duration][]string {
 	sets := map[time.Duration]map[string]bool{0: {}}
 	for _, sr := range s.rules {
 		interval := sr.Service.Poll
+		if interval == 0 {
+			interval = s.cfg.Poll
+		}
 		if sets[interval] == nil {
 			sets[interval] = make(map[string]bool)
 		}

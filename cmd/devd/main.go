@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/devdtool/devd/compose"
 	"github.com/devdtool/devd/control"
@@ -31,6 +32,10 @@ const (
 	exitUsage       = 2 // invalid command line or Compose configuration
 	exitUnreachable = 3 // the Docker engine did not answer at start
 )
+
+// minPoll is the shortest --poll interval: scanning a large tree more often
+// costs more CPU than it saves in latency.
+const minPoll = 100 * time.Millisecond
 
 // defaultDashboard is where --dashboard without an address serves.
 const defaultDashboard = "127.0.0.1:7979"
@@ -94,6 +99,7 @@ type rootOptions struct {
 	logJSON    bool
 	noOutput   bool
 	dashboard  string
+	poll       time.Duration
 
 	// logLevelSet is true when --log-level or DEVD_LOG_LEVEL chose a level.
 	logLevelSet bool
@@ -142,6 +148,7 @@ folder. With SERVICE names, devd supervises only those services.`,
 	flags.BoolVar(&opts.noOutput, "no-output", false, "show only devd's own messages, not the services' output")
 	flags.StringVar(&opts.dashboard, "dashboard", os.Getenv("DEVD_DASHBOARD"), "serve the web dashboard on this loopback address, for example 127.0.0.1:7979 (also DEVD_DASHBOARD)")
 	flags.Lookup("dashboard").NoOptDefVal = defaultDashboard
+	flags.DurationVar(&opts.poll, "poll", 0, "scan watched folders at this interval (at least 100ms) instead of waiting for file system events, for NFS, SMB, FUSE or WSL2's /mnt/c; x-devd.poll of a service wins")
 
 	cmd.AddCommand(newVersionCommand(stdout))
 	cmd.AddCommand(newExplainCommand(opts, stdout))
@@ -202,6 +209,9 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 	if err := daemon.CheckDebugPorts(project.Services); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
+	if opts.poll != 0 && opts.poll < minPoll {
+		return &exitError{code: exitUsage, err: fmt.Errorf("invalid --poll %s: use 0 for file system events or at least %s", opts.poll, minPoll)}
+	}
 
 	// One devd per project: the control socket is also the lock.
 	controlLn, closeControl, err := control.Listen(project.Name)
@@ -240,6 +250,7 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 		Version:    version(),
 		EngineHost: endpoint.Host,
 		Dashboard:  dashboardURL,
+		Poll:       opts.poll,
 	}, project, eng)
 
 	stopTerminal := startTerminal(d.Events(), stderr, log, opts)

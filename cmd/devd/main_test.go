@@ -134,6 +134,13 @@ func TestBadInputExitsWithMessage(t *testing.T) {
 			want:    []string{"loud", "trace, debug, info, warn, error"},
 		},
 		{
+			name:    "poll interval too short",
+			compose: validCompose,
+			args:    []string{"--poll", "10ms"},
+			code:    exitUsage,
+			want:    []string{"--poll 10ms", "100ms"},
+		},
+		{
 			name:    "unknown flag",
 			compose: validCompose,
 			args:    []string{"--frobnicate"},
