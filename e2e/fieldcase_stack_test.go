@@ -131,18 +131,6 @@ func (d *devdProcess) levelLogs(level string) []map[string]any {
 	return out
 }
 
-// logsMentioning returns devd's log entries of a level whose message or
-// values contain text.
-func (d *devdProcess) logsMentioning(level, text string) []map[string]any {
-	var out []map[string]any
-	for _, l := range d.levelLogs(level) {
-		if strings.Contains(fmt.Sprint(l), text) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // restartCount counts devd's "restarting" log entries of a service.
 func (d *devdProcess) restartCount(service string) int {
 	return d.countLogs("restarting", map[string]string{"service": service})
