@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/devdtool/devd/watch"
 )
 
 // testResults returns results with n measured saves per tool and service,
@@ -117,9 +120,13 @@ func TestDevdSteps(t *testing.T) {
 
 	var b bytes.Buffer
 	printDevdSteps(&b, r)
-	// With a 10 ms quiet period instead of 50 ms the median would be 40 ms
-	// lower; with 100 ms, 50 ms higher.
-	if !hasRow(b.String(), "devd-up", "notification", "161.0", "176.0", "201.0", "251.0") {
+	// The estimates move the median by the difference between each quiet
+	// period and devd's default.
+	estimate := func(quiet time.Duration) string {
+		return fmt.Sprintf("%.1f", float64(201*time.Millisecond-watch.DefaultQuiet+quiet)/float64(time.Millisecond))
+	}
+	if !hasRow(b.String(), "devd-up", "notification", estimate(10*time.Millisecond), estimate(25*time.Millisecond),
+		estimate(50*time.Millisecond), estimate(100*time.Millisecond)) {
 		t.Errorf("estimates lack devd-up's notification row:\n%s", b.String())
 	}
 }
