@@ -206,38 +206,3 @@ func (w *worker) revive(ctx context.Context, crashed []engine.Container, work pl
 	}
 	return nil
 }
-
-// stoppedContainers returns the service's containers that exist but do not
-// run, such as after docker stop.
-func (w *worker) stoppedContainers() []engine.Container {
-	var out []engine.Container
-	for _, c := range w.reg.All(w.svc.Name) {
-		if !c.Running && !c.Paused && (c.State == "exited" || c.State == "created") {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// syncStopped copies changes into containers that are stopped, through the
-// archive API, so that their next start runs the new files. Deletes need a
-// running container: the reconciliation at that start applies them, and
-// restarts the service once if that changed anything, so the work is done
-// here either way.
-func (w *worker) syncStopped(ctx context.Context, stopped []engine.Container, work plan.Work) error {
-	var errs []error
-	for _, c := range stopped {
-		changes := w.usableChanges(c, work.Changes)
-		if len(changes) == 0 {
-			continue
-		}
-		res, err := filesync.Apply(ctx, w.eng, c.ID, changes, w.owner(ctx, c), w.log)
-		if err != nil && !errors.Is(err, filesync.ErrNeedsRunning) {
-			errs = append(errs, fmt.Errorf("syncing into stopped %s: %w", c.Name, err))
-			continue
-		}
-		w.log.Info("synced into the stopped container; it runs the new files when it starts", "container", c.Name,
-			"copied", res.Copied, "deletes_at_start", errors.Is(err, filesync.ErrNeedsRunning))
-	}
-	return errors.Join(errs...)
-}

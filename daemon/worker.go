@@ -327,9 +327,6 @@ func (w *worker) apply(ctx context.Context, work plan.Work) error {
 			}
 			return w.revive(ctx, crashed, work)
 		}
-		if stopped := w.stoppedContainers(); len(stopped) > 0 && len(work.Changes) > 0 {
-			return w.syncStopped(ctx, stopped, work)
-		}
 		w.mu.Lock()
 		first := !w.waiting
 		w.waiting = true

@@ -26,7 +26,7 @@ func TestStoppedContainerGetsKeptChanges(t *testing.T) {
 	if err := os.Remove(filepath.Join(root, "lib", "old.js")); err != nil {
 		t.Fatal(err)
 	}
-	d.waitLog("synced into the stopped container; it runs the new files when it starts", map[string]string{"service": "notification"})
+	d.waitLog("waiting for a running container; changes are kept until it starts", map[string]string{"service": "notification"})
 
 	if out, err := exec.Command("docker", "start", id).CombinedOutput(); err != nil {
 		t.Fatalf("docker start: %v: %s", err, out)
