@@ -7,7 +7,6 @@ import (
 	"time"
 )
 
-
 func TestStoppedServiceStartsOnNewFiles(t *testing.T) {
 	s := startStack(t)
 	root := filepath.Join(s.dir, "notification")
