@@ -145,9 +145,11 @@ func (w *Work) Merge(later Work) {
 	if w.Requested == "" {
 		w.Requested = later.Requested
 	}
-	if w.Empty() {
+	switch {
+	case later.Empty():
+	case w.Empty():
 		w.Revived = later.Revived
-	} else {
+	default:
 		w.Revived = w.Revived && later.Revived
 	}
 	w.Restart = w.Restart || later.Restart
