@@ -52,7 +52,7 @@ func (a Action) Builds() bool {
 	return a == ActionHostBuild
 }
 
-// RestartKind is how devd restarts a service.
+// RestartKind is the way devd restarts a service.
 type RestartKind string
 
 // Restart kinds accepted by `x-devd.restart`.
@@ -81,7 +81,7 @@ func (m RestartMode) String() string {
 	return string(m.Kind)
 }
 
-// TriggerSource tells where a trigger came from.
+// TriggerSource is the origin of a trigger.
 type TriggerSource string
 
 // Trigger sources.
@@ -98,7 +98,7 @@ const (
 // Trigger is one watched host folder of a service and what a change under it
 // does. Paths are absolute and cleaned, with symlinks resolved.
 type Trigger struct {
-	// Source tells whether the trigger was derived from a bind mount or read
+	// Source is whether the trigger was derived from a bind mount or read
 	// from `develop.watch`.
 	Source TriggerSource
 	// Index is the trigger's position in `develop.watch`, or the bind mount's

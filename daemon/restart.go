@@ -65,7 +65,7 @@ func (w *worker) restartContainer(ctx context.Context, c engine.Container, mode 
 	case compose.RestartProcess:
 		err := w.restartProcess(ctx, c)
 		if err != nil {
-			// The supervisor cannot answer when its container has stopped
+			// The supervisor cannot respond when its container has stopped
 			// meanwhile: start the container instead.
 			if now, ierr := w.eng.InspectContainer(ctx, c.ID); ierr == nil && !now.Running {
 				return w.eng.RestartContainer(ctx, c.ID, w.svc.StopGracePeriod)
@@ -77,7 +77,7 @@ func (w *worker) restartContainer(ctx context.Context, c engine.Container, mode 
 	}
 }
 
-// restartProcess asks devd's supervisor in the container to restart the
+// restartProcess requests from devd's supervisor in the container to restart the
 // service command: through its socket in the host's control folder, which
 // costs about a millisecond, or through an exec of the supervisor's client
 // in the container when the socket cannot be reached (Docker Desktop).

@@ -323,7 +323,7 @@ func (s *session) rootsByPoll(configFiles []string) map[time.Duration][]string {
 	return groups
 }
 
-// describeTrigger says in words what a change under a trigger does.
+// describeTrigger returns, in words, what a change under a trigger does.
 func describeTrigger(rel string, t compose.Trigger, svc compose.Service) string {
 	var what []string
 	switch {

@@ -58,7 +58,7 @@ type worker struct {
 	reported   map[string]bool           // guarded by mu; problems reported once, by key
 	restarts   map[string]restartWindow  // guarded by mu; devd's restarts by container id
 	pending    plan.Work                 // guarded by mu
-	waiters    []chan error              // guarded by mu; told when the pending work is applied
+	waiters    []chan error              // guarded by mu; notified when the pending work is applied
 	restarting bool                      // guarded by mu; true while containers restart
 	waiting    bool                      // guarded by mu; "waiting for a container" was reported
 	onRestart  []func()                  // guarded by mu; called when a restart begins
@@ -74,7 +74,7 @@ type serviceState struct {
 	stats  serviceStats // guarded by mu
 }
 
-// serviceStats is what a service's status reports.
+// serviceStats is the part of a service's status that workers record.
 type serviceStats struct {
 	lastSync     *syncStats
 	lastRestart  *restartStats

@@ -78,7 +78,7 @@ type Event struct {
 	Service string `json:"service,omitempty"`
 	// Container is the container name.
 	Container string `json:"container,omitempty"`
-	// Reason says why, in words ("src/routes.js changed").
+	// Reason is the cause, in words ("src/routes.js changed").
 	Reason string `json:"reason,omitempty"`
 	// Paths lists up to a few changed paths, relative to the project folder.
 	Paths []string `json:"paths,omitempty"`

@@ -7,7 +7,7 @@ import (
 	"github.com/devdtool/devd/watch"
 )
 
-// Explanation says what one rule of one service does with a host path.
+// Explanation is the effect of one rule of one service on a host path.
 type Explanation struct {
 	// Service is the service name.
 	Service string

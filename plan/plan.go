@@ -12,7 +12,7 @@ import (
 // MaxReasons caps how many changed paths a Work keeps to explain a restart.
 const MaxReasons = 5
 
-// Work is what one batch asks of one service.
+// Work is the work that one batch requests of one service.
 type Work struct {
 	// Service is the service name.
 	Service string
@@ -172,7 +172,7 @@ func (w *Work) Merge(later Work) {
 	}
 }
 
-// Empty reports whether the work asks for nothing.
+// Empty reports whether the work requests nothing.
 func (w Work) Empty() bool {
 	return len(w.Changes) == 0 && !w.Restart && !w.Build && !w.Rebuild && !w.Reconcile && len(w.Execs) == 0
 }
