@@ -38,10 +38,13 @@ func TestGoServiceSwappedUnderDelveKeepsDebugger(t *testing.T) {
 	// A debugger attaches through devd's port before the change.
 	ctx, cancel := context.WithTimeout(context.Background(), changeTimeout)
 	defer cancel()
-	client, err := delve.Dial(ctx, addr, delve.DialTimeout)
-	if err != nil {
-		t.Fatalf("attaching a Delve client through devd at %s: %v", addr, err)
-	}
+	// Under load the first handshake can time out while dlv starts.
+	var client *delve.Client
+	var err error
+	waitFor(t, changeTimeout, "a Delve client to attach through devd", func() bool {
+		client, err = delve.Dial(ctx, addr, delve.DialTimeout)
+		return err == nil
+	})
 	defer client.Close()
 	dlvBefore := goPID(t, gs, "dlv")
 	container := gs.container()
