@@ -116,11 +116,18 @@ func dropIgnoredDeletes(ctx context.Context, c Copier, id string, deletes []Dele
 			continue
 		}
 		s, err := st.StatPath(ctx, id, d.Path)
-		if err != nil {
-			// Missing: nothing to delete. Unknown: leave it alone.
+		if errors.Is(err, engine.ErrNotFound) {
 			continue
 		}
-		if s.Mode.IsDir() != (d.ignoredIf == ignoredIfDir) {
+		// The engine resolves a link's target when it stats the link, and
+		// fails on a link loop. A folder never fails that way, so a path
+		// that exists but cannot be statted is taken for a link, which is
+		// not a folder.
+		isDir := err == nil && s.Mode.IsDir()
+		if err != nil && (d.ignoredIf == ignoredIfFile || ctx.Err() != nil) {
+			continue
+		}
+		if isDir != (d.ignoredIf == ignoredIfDir) {
 			out = append(out, d)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -136,5 +137,47 @@ func TestChunkPaths(t *testing.T) {
 	want := [][]string{{"/a/1", "/a/2"}, {"/a/3"}, {"/a/very-long-path"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("chunkPaths = %q, want %q", got, want)
+	}
+}
+
+func TestDropIgnoredDeletes(t *testing.T) {
+	loop := errors.New("Error response from daemon: too many links")
+	c := &statCopier{
+		paths: map[string]fs.FileMode{
+			"/app": folder, "/app/dir": folder, "/app/link": folder, "/app/file": folder,
+			"/app/dir/node_modules":  folder,
+			"/app/link/node_modules": fs.ModeSymlink | 0o777,
+			"/app/file/x.tmp":        0o644,
+			"/app/dir/x.tmp":         folder,
+		},
+		errs: map[string]error{
+			"/app/loop/node_modules": loop,
+			"/app/loop/x.tmp":        loop,
+		},
+	}
+	deletes := []Delete{
+		{Path: "/app/dir/node_modules", ignoredIf: ignoredIfDir},  // ignored folder: kept
+		{Path: "/app/link/node_modules", ignoredIf: ignoredIfDir}, // a link, not ignored
+		{Path: "/app/loop/node_modules", ignoredIf: ignoredIfDir}, // a link loop, not a folder
+		{Path: "/app/gone/node_modules", ignoredIf: ignoredIfDir}, // nothing to delete
+		{Path: "/app/file/x.tmp", ignoredIf: ignoredIfFile},       // ignored file: kept
+		{Path: "/app/dir/x.tmp", ignoredIf: ignoredIfFile},        // a folder, not ignored
+		{Path: "/app/loop/x.tmp", ignoredIf: ignoredIfFile},       // a link counts as a file
+		{Path: "/app/plain.js"},
+	}
+	var got []string
+	for _, d := range dropIgnoredDeletes(context.Background(), c, "c1", deletes) {
+		got = append(got, d.Path)
+	}
+	want := []string{"/app/link/node_modules", "/app/loop/node_modules", "/app/dir/x.tmp", "/app/plain.js"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("kept deletes %q, want %q", got, want)
+	}
+
+	// With the context done, a failed stat says nothing about the path.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, d := range dropIgnoredDeletes(ctx, c, "c1", deletes[2:3]) {
+		t.Errorf("delete of %s kept after the context ended", d.Path)
 	}
 }

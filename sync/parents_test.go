@@ -24,6 +24,7 @@ type statCopier struct {
 	fakeCopier
 	paths map[string]fs.FileMode // container paths that exist
 	links map[string]string      // link path to the path it resolves to
+	errs  map[string]error       // paths whose stat fails, as a link loop's does
 
 	mu    stdsync.Mutex
 	stats []string
@@ -36,6 +37,9 @@ func (s *statCopier) StatPath(_ context.Context, _ string, p string) (engine.Pat
 	s.stats = append(s.stats, p)
 	s.mu.Unlock()
 
+	if err, ok := s.errs[p]; ok {
+		return engine.PathStat{}, err
+	}
 	follow := p != "/" && strings.HasSuffix(p, "/")
 	p = path.Clean(p)
 	cur := "/"
