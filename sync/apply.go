@@ -119,10 +119,9 @@ func dropIgnoredDeletes(ctx context.Context, c Copier, id string, deletes []Dele
 		if errors.Is(err, engine.ErrNotFound) {
 			continue
 		}
-		// The engine resolves a link's target when it stats the link, and
-		// fails on a link loop. A folder never fails that way, so a path
-		// that exists but cannot be statted is taken for a link, which is
-		// not a folder.
+		// The engine follows a link when it stats it and fails on a link
+		// loop (seen with Docker 20.10). Such a path is taken for a link,
+		// which is not a folder, unless the context has ended.
 		isDir := err == nil && s.Mode.IsDir()
 		if err != nil && (d.ignoredIf == ignoredIfFile || ctx.Err() != nil) {
 			continue
