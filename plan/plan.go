@@ -110,6 +110,8 @@ func Make(paths []string, services []ServiceRules, projectDir string, first time
 // Merge folds later work for the same service into w: changes are
 // appended without duplicates and a restart request is kept.
 func (w *Work) Merge(later Work) {
+	// Decided before later's changes are appended, which make w non-empty.
+	wasEmpty := w.Empty()
 	type key struct {
 		tree *filesync.Tree
 		path string
@@ -147,7 +149,7 @@ func (w *Work) Merge(later Work) {
 	}
 	switch {
 	case later.Empty():
-	case w.Empty():
+	case wasEmpty:
 		w.Revived = later.Revived
 	default:
 		w.Revived = w.Revived && later.Revived

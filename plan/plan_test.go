@@ -177,6 +177,33 @@ func TestMergeKeepsRestartAndDedupes(t *testing.T) {
 	}
 }
 
+func TestMergeRevivedMark(t *testing.T) {
+	rules, err := Compile(testServices())
+	if err != nil {
+		t.Fatal(err)
+	}
+	revived := Make([]string{"/p/notification/a.js"}, rules, "/p", time.Time{})[0]
+	revived.Restart = false
+	revived.Revived = true
+	fresh := Make([]string{"/p/notification/b.js"}, rules, "/p", time.Time{})[0]
+
+	pending := Work{Service: revived.Service}
+	pending.Merge(revived)
+	if !pending.Revived {
+		t.Error("empty work merged with revived changes lost the revived mark")
+	}
+
+	pending.Merge(Work{Service: revived.Service})
+	if !pending.Revived {
+		t.Error("revived work merged with empty work lost the revived mark")
+	}
+
+	pending.Merge(fresh)
+	if pending.Revived {
+		t.Error("revived work merged with a new change is still marked revived")
+	}
+}
+
 func TestSkipWatch(t *testing.T) {
 	rules, err := Compile(testServices())
 	if err != nil {
