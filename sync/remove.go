@@ -135,7 +135,24 @@ func (r *remover) exec(ctx context.Context, cmd []string, n int) (engine.ExecRes
 	if err != nil {
 		return res, fmt.Errorf("deleting %d paths: %w", n, err)
 	}
+	if missingCommand(res.ExitCode) && stoppedDuringExec(res.Output) {
+		// The container stopped after the exec was created, so the command
+		// may well exist: retry once the container runs.
+		return res, fmt.Errorf("deleting %d paths: %w, keep them until it runs: %s", n, ErrNeedsRunning,
+			strings.TrimSpace(string(res.Output)))
+	}
 	return res, nil
+}
+
+// stoppedDuringExec reports whether an exec's output is the runtime's
+// message for a container that stopped, such as runc's "cannot exec in a
+// stopped state" or "cannot exec a container that has stopped".
+func stoppedDuringExec(out []byte) bool {
+	s := strings.ToLower(string(out))
+	if strings.Contains(s, "executable file not found") || strings.Contains(s, "no such file or directory") {
+		return false
+	}
+	return strings.Contains(s, "stopped") || strings.Contains(s, "not running")
 }
 
 func (r *remover) check(res engine.ExecResult, command string, n int) error {

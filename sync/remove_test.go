@@ -15,8 +15,9 @@ import (
 // scriptedExec returns an exit code chosen by the command's first word.
 type scriptedExec struct {
 	fakeCopier
-	codes map[string]int // exit code by command name; absent means 0
-	err   error
+	codes   map[string]int    // exit code by command name; absent means 0
+	outputs map[string]string // output by command name when it fails
+	err     error
 }
 
 func (s *scriptedExec) Exec(_ context.Context, _ string, cmd []string, opts engine.ExecOptions) (engine.ExecResult, error) {
@@ -29,6 +30,9 @@ func (s *scriptedExec) Exec(_ context.Context, _ string, cmd []string, opts engi
 	out := ""
 	if code != 0 {
 		out = cmd[0] + " failed"
+	}
+	if o, ok := s.outputs[cmd[0]]; ok {
+		out = o
 	}
 	return engine.ExecResult{ExitCode: code, Output: []byte(out)}, nil
 }
@@ -85,6 +89,30 @@ func TestRemovePathsOnAStoppedContainer(t *testing.T) {
 	}
 	if len(c.execs) != 1 {
 		t.Errorf("%d execs, want 1: the supervisor cannot run either", len(c.execs))
+	}
+}
+
+func TestRemovePathsContainerStopsDuringExec(t *testing.T) {
+	app := &Tree{HostRoot: "/h/app", ContainerRoot: "/app"}
+	for _, out := range []string{
+		"OCI runtime exec failed: exec failed: cannot exec in a stopped state: unknown",
+		"OCI runtime exec failed: exec failed: cannot exec a container that has stopped: unknown",
+		"container 0123abcd is not running",
+	} {
+		c := &scriptedExec{codes: map[string]int{"rm": 126}, outputs: map[string]string{"rm": out}}
+		_, err := removePaths(context.Background(), c, "c1", deletesUnder(app, "/app/a"))
+		if !errors.Is(err, ErrNeedsRunning) {
+			t.Errorf("rm output %q: error %v, want ErrNeedsRunning", out, err)
+		}
+		if errors.Is(err, ErrNoRemover) {
+			t.Errorf("rm output %q: the container was taken for one without rm", out)
+		}
+	}
+
+	missing := `OCI runtime exec failed: exec failed: unable to start container process: exec: "rm": executable file not found in $PATH: unknown`
+	c := &scriptedExec{codes: map[string]int{"rm": 126, SupervisorPath: 126}, outputs: map[string]string{"rm": missing}}
+	if _, err := removePaths(context.Background(), c, "c1", deletesUnder(app, "/app/a")); !errors.Is(err, ErrNoRemover) {
+		t.Errorf("rm not found: error %v, want ErrNoRemover", err)
 	}
 }
 
