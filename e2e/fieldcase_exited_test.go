@@ -64,11 +64,6 @@ func TestCrashedServiceGetsQueuedChanges(t *testing.T) {
 	// recreated container starts from the image and gets the host's files
 	// by reconciliation.
 	t.Run("deletes only", func(t *testing.T) {
-		// TODO: devd still starts a container that crashes at once about
-		// twice a second when the only queued change is a delete: the
-		// delete fails against the dying container and its retry starts
-		// the container again. Remove this skip once that loop is fixed.
-		t.Skip("known bug: a crashed container with only queued deletes is restarted in a tight loop")
 		crashNow()
 		since := time.Now()
 		if err := os.Remove(filepath.Join(root, "lib", "also-doomed.js")); err != nil {
