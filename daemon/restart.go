@@ -46,6 +46,17 @@ func restartModeFor(svc compose.Service, c engine.Container) compose.RestartMode
 	return mode
 }
 
+// restartModeOf returns the restart mode in force for the service's first
+// running container among containers, or the configured mode when none runs.
+func restartModeOf(svc compose.Service, containers []engine.Container) compose.RestartMode {
+	for _, c := range containers {
+		if c.Service == svc.Name && c.Running {
+			return restartModeFor(svc, c)
+		}
+	}
+	return svc.Restart
+}
+
 // restartContainer restarts one container in the given mode. A Go service
 // under a Delve server that serves several clients is swapped through
 // Delve instead, so the server and every debugger stay connected.

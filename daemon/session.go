@@ -151,7 +151,7 @@ func (s *session) run(ctx context.Context, carried []plan.Work) (*compose.Projec
 		watch.NewBatcher(s.cfg.Quiet, s.cfg.MaxWait, watch.RealClock).Run(ctx, changed, batches)
 	}()
 
-	s.logWatching()
+	s.logWatching(ctx)
 
 	for {
 		select {
@@ -340,7 +340,23 @@ func describeTrigger(rel string, t compose.Trigger, svc compose.Service) string 
 	return rel + ": " + strings.Join(what, ", ")
 }
 
-func (s *session) logWatching() {
+// restartModeTimeout bounds the container listing that logWatching makes
+// to name the restart mode in force.
+const restartModeTimeout = 2 * time.Second
+
+func (s *session) logWatching(ctx context.Context) {
+	// With no mode configured, the mode depends on whether devd's supervisor
+	// runs in the container, as under devd up.
+	var containers []engine.Container
+	listCtx, cancel := context.WithTimeout(ctx, restartModeTimeout)
+	list, err := s.eng.ProjectContainers(listCtx, s.project.Name)
+	cancel()
+	if err == nil {
+		containers = list
+	} else {
+		s.log.Debug("listing containers to name the restart mode failed", "error", err)
+	}
+
 	for _, svc := range s.project.Services {
 		if !svc.Watch {
 			s.log.Debug("service not watched", "service", svc.Name)
@@ -354,7 +370,7 @@ func (s *session) logWatching() {
 			if err != nil {
 				rel = t.Path
 			}
-			kv := []interface{}{"service", svc.Name, "path", rel, "action", string(t.Action), "restart", svc.Restart.String()}
+			kv := []interface{}{"service", svc.Name, "path", rel, "action", string(t.Action), "restart", restartModeOf(svc, containers).String()}
 			if t.Target != "" {
 				kv = append(kv, "target", t.Target)
 			}

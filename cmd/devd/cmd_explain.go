@@ -94,6 +94,9 @@ func printExplanations(w io.Writer, explanations []plan.Explanation, project *co
 
 func restartModeOf(project *compose.Project, service string) string {
 	for _, s := range project.Services {
+		if s.Name == service && !s.RestartSet {
+			return "restart mode process under devd up, " + s.Restart.String() + " otherwise"
+		}
 		if s.Name == service {
 			return "restart mode " + s.Restart.String()
 		}

@@ -249,7 +249,7 @@ services:
 	}
 	for _, want := range []string{
 		"synced to /srv/app/main.js",
-		"restarts the service (restart mode container)",
+		"restarts the service (restart mode process under devd up, container otherwise)",
 		`ignored by "*.tmp" (develop.watch ignore)`,
 		`no watched folder of project "explaintest" contains it`,
 	} {
