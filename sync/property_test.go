@@ -80,6 +80,12 @@ func TestConvergence(t *testing.T) {
 }
 
 func runConvergence(t *testing.T, env *enginetest.Env, id string, seed uint64) {
+	runConvergenceWith(t, env.Engine, id, fmt.Sprintf("/srv/seed-%d", seed), filesync.Owner{UID: 1000, GID: 1000}, seed)
+}
+
+// runConvergenceWith runs the random operations of one seed against the
+// container reached through c, syncing to croot in it with owner.
+func runConvergenceWith(t *testing.T, c filesync.Reconciler, id, croot string, owner filesync.Owner, seed uint64) {
 	base := t.TempDir()
 	root := filepath.Join(base, "tree")
 	if err := os.Mkdir(root, 0o755); err != nil {
@@ -89,8 +95,7 @@ func runConvergence(t *testing.T, env *enginetest.Env, id string, seed uint64) {
 	skip := func(p string, isDir bool) bool {
 		return (isDir && filepath.Base(p) == "node_modules") || (!isDir && strings.HasSuffix(p, ".tmp"))
 	}
-	tree := &filesync.Tree{HostRoot: root, ContainerRoot: fmt.Sprintf("/srv/seed-%d", seed), Skip: skip}
-	owner := filesync.Owner{UID: 1000, GID: 1000}
+	tree := &filesync.Tree{HostRoot: root, ContainerRoot: croot, Skip: skip}
 	g := &generator{t: t, rng: rand.New(rand.NewPCG(seed, seed>>1)), root: root}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*e2eTimeout)
@@ -98,14 +103,14 @@ func runConvergence(t *testing.T, env *enginetest.Env, id string, seed uint64) {
 	check := func(when string) {
 		t.Helper()
 		host := hostSnapshot(t, root, skip, owner)
-		if diffs := diffSnapshots(host.nodes, containerSnapshot(t, env, id, tree, host)); len(diffs) > 0 {
+		if diffs := diffSnapshots(host.nodes, containerSnapshot(t, c, id, tree, host)); len(diffs) > 0 {
 			t.Fatalf("%s: container differs from the host:\n%s\nlast operations:\n%s", when, strings.Join(diffs, "\n"), g.recent())
 		}
 	}
 
 	for burst := 1; g.ops < minOps; burst++ {
 		touched := g.burst(g.rng.IntN(maxBurst) + 1)
-		res, err := filesync.Apply(ctx, env.Engine, id, changesOf(tree, touched...), owner, nil)
+		res, err := filesync.Apply(ctx, c, id, changesOf(tree, touched...), owner, nil)
 		if err != nil {
 			t.Fatalf("burst %d: Apply: %v\nlast operations:\n%s", burst, err, g.recent())
 		}
@@ -120,7 +125,7 @@ func runConvergence(t *testing.T, env *enginetest.Env, id string, seed uint64) {
 	}
 	check("after the last burst")
 
-	res, err := filesync.Reconcile(ctx, env.Engine, id, tree, owner, nil)
+	res, err := filesync.Reconcile(ctx, c, id, tree, owner, nil)
 	if err != nil || res.Copied != 0 || res.Deleted != 0 {
 		t.Fatalf("Reconcile after Apply = %+v, %v; want nothing left to do", res, err)
 	}
@@ -129,11 +134,11 @@ func runConvergence(t *testing.T, env *enginetest.Env, id string, seed uint64) {
 	for g.ops < minOps+offlineOps {
 		g.burst(maxBurst)
 	}
-	if _, err := filesync.Reconcile(ctx, env.Engine, id, tree, owner, nil); err != nil {
+	if _, err := filesync.Reconcile(ctx, c, id, tree, owner, nil); err != nil {
 		t.Fatalf("Reconcile of offline changes: %v", err)
 	}
 	check("after Reconcile of offline changes")
-	if res, err := filesync.Reconcile(ctx, env.Engine, id, tree, owner, nil); err != nil || res.Copied != 0 || res.Deleted != 0 {
+	if res, err := filesync.Reconcile(ctx, c, id, tree, owner, nil); err != nil || res.Copied != 0 || res.Deleted != 0 {
 		t.Fatalf("second Reconcile = %+v, %v; want nothing left to do", res, err)
 	}
 }

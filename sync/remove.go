@@ -49,6 +49,16 @@ type remover struct {
 	noRm bool // rm is missing: use the supervisor
 }
 
+// Remover deletes container paths without running a command in the
+// container, as devd's supervisor does through its socket. A Copier that is
+// also a Remover is used for deletes instead of exec.
+type Remover interface {
+	// RemovePaths removes paths strictly under root, never following a
+	// link out of it. A path already gone is no error. A stopped container
+	// gives an error wrapping ErrNeedsRunning.
+	RemovePaths(ctx context.Context, id, root string, paths []string) error
+}
+
 // removePaths removes the deletes, grouped by tree, and returns how many are
 // done. A path already gone counts as done. Every path must be strictly
 // under its tree's ContainerRoot, or it is rejected.
@@ -102,6 +112,13 @@ func (r *remover) remove(ctx context.Context, root string, paths []string) error
 		if err := checkRemovable(root, p); err != nil {
 			return fmt.Errorf("deleting %d paths in container %s: %w", len(paths), engine.ShortID(r.id), err)
 		}
+	}
+
+	if rm, ok := r.c.(Remover); ok {
+		if err := rm.RemovePaths(ctx, r.id, root, paths); err != nil {
+			return fmt.Errorf("deleting %d paths in container %s: %w", len(paths), engine.ShortID(r.id), err)
+		}
+		return nil
 	}
 
 	if !r.noRm {

@@ -126,9 +126,9 @@ func hostSnapshot(t testing.TB, root string, skip func(string, bool) bool, owner
 
 // containerSnapshot reads a container folder back through the archive API,
 // leaving out what the host snapshot excludes.
-func containerSnapshot(t testing.TB, env *enginetest.Env, id string, tree *filesync.Tree, host snapshot) map[string]node {
+func containerSnapshot(t testing.TB, r filesync.Reader, id string, tree *filesync.Tree, host snapshot) map[string]node {
 	t.Helper()
-	rc, err := env.Engine.CopyFromContainer(context.Background(), id, tree.ContainerRoot+"/")
+	rc, err := r.CopyFromContainer(context.Background(), id, tree.ContainerRoot+"/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func diffSnapshots(want, got map[string]node) []string {
 func requireConverged(t testing.TB, env *enginetest.Env, id string, tree *filesync.Tree, owner filesync.Owner) {
 	t.Helper()
 	host := hostSnapshot(t, tree.HostRoot, tree.Skip, owner)
-	if diffs := diffSnapshots(host.nodes, containerSnapshot(t, env, id, tree, host)); len(diffs) > 0 {
+	if diffs := diffSnapshots(host.nodes, containerSnapshot(t, env.Engine, id, tree, host)); len(diffs) > 0 {
 		t.Fatalf("container differs from the host:\n%s", strings.Join(diffs, "\n"))
 	}
 }

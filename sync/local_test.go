@@ -1,0 +1,325 @@
+package sync_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/devdtool/devd/engine"
+	filesync "github.com/devdtool/devd/sync"
+)
+
+// localFiles plays the container with a local folder, through the same
+// functions that devd's supervisor serves in a container.
+type localFiles struct{ roots []string }
+
+func (l localFiles) CopyToContainer(_ context.Context, _, dstDir string, content io.Reader) error {
+	if dstDir != "/" {
+		return fmt.Errorf("extracting at %s: only / is supported", dstDir)
+	}
+	_, err := filesync.Extract(content, l.roots)
+	return err
+}
+
+func (l localFiles) Exec(context.Context, string, []string, engine.ExecOptions) (engine.ExecResult, error) {
+	return engine.ExecResult{}, errors.New("local files run no commands")
+}
+
+func (l localFiles) StatPath(_ context.Context, _, p string) (engine.PathStat, error) {
+	return filesync.StatLocal(p)
+}
+
+func (l localFiles) CopyFromContainer(_ context.Context, _, p string) (io.ReadCloser, error) {
+	if _, err := filesync.StatLocal(p); err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(filesync.ArchiveLocal(pw, p)) }()
+	return pr, nil
+}
+
+func (l localFiles) RemovePaths(_ context.Context, _, root string, paths []string) error {
+	return filesync.RemoveAll(root, paths)
+}
+
+var (
+	_ filesync.Reconciler = localFiles{}
+	_ filesync.Stater     = localFiles{}
+	_ filesync.Remover    = localFiles{}
+)
+
+// localOwner is the owner that local tests can give files: another user
+// when they run as root, their own otherwise.
+func localOwner() filesync.Owner {
+	if os.Geteuid() == 0 {
+		return filesync.Owner{UID: 1000, GID: 1000}
+	}
+	return filesync.Owner{UID: os.Getuid(), GID: os.Getgid()}
+}
+
+// TestConvergenceLocal runs the random operations of TestConvergence
+// against the supervisor's file functions on a local folder.
+func TestConvergenceLocal(t *testing.T) {
+	seeds := []uint64{*seedFlag}
+	if *seedFlag == 0 {
+		seeds = nil
+		for range *seedsFlag {
+			seeds = append(seeds, rand.Uint64()%1_000_000_000+1)
+		}
+	}
+	for _, seed := range seeds {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			defer func() {
+				if t.Failed() {
+					t.Logf("replay with: go test ./sync/ -run '^TestConvergenceLocal$/^%d$' -sync.seed %d -v", seed, seed)
+				}
+			}()
+			croot := filepath.Join(t.TempDir(), "ctr", "app")
+			runConvergenceWith(t, localFiles{roots: []string{croot}}, "local", croot, localOwner(), seed)
+		})
+	}
+}
+
+// tarOf builds a tar stream from headers; a regular file's content is its
+// Linkname field's text, for brevity.
+func tarOf(t *testing.T, hdrs ...*tar.Header) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range hdrs {
+		content := ""
+		if h.Typeflag == tar.TypeReg {
+			content, h.Linkname = h.Linkname, ""
+			h.Size = int64(len(content))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(tw, content); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &buf
+}
+
+func relName(p string) string { return strings.TrimPrefix(p, "/") }
+
+func TestExtractStaysInRoot(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "app")
+	outside := filepath.Join(base, "etc")
+	makeDir(t, root)
+	makeDir(t, outside)
+	if err := os.Symlink(outside, filepath.Join(root, "escape")); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err := filesync.Extract(tarOf(t,
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(filepath.Join(outside, "passwd")), Mode: 0o644, Linkname: "x"},
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(filepath.Join(root, "escape", "passwd")), Mode: 0o644, Linkname: "x"},
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(root) + "/../etc/passwd", Mode: 0o644, Linkname: "x"},
+		&tar.Header{Typeflag: tar.TypeSymlink, Name: relName(filepath.Join(root, "up")), Linkname: "../etc"},
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(filepath.Join(root, "ok.js")), Mode: 0o644, Linkname: "kept"},
+	), []string{root})
+	if err == nil {
+		t.Fatal("Extract accepted entries outside the root")
+	}
+	if !errors.Is(err, filesync.ErrOutsideTree) {
+		t.Errorf("error %v does not wrap ErrOutsideTree", err)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("Extract wrote outside the root: %v", entries)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "up")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a link leaving the root was created: %v", err)
+	}
+	if data, err := os.ReadFile(filepath.Join(root, "ok.js")); err != nil || string(data) != "kept" {
+		t.Errorf("the valid entry was not written: %q, %v", data, err)
+	}
+}
+
+func TestExtractRejectsLinkedRoot(t *testing.T) {
+	base := t.TempDir()
+	real := filepath.Join(base, "real")
+	makeDir(t, real)
+	root := filepath.Join(base, "app")
+	if err := os.Symlink(real, root); err != nil {
+		t.Fatal(err)
+	}
+	_, err := filesync.Extract(tarOf(t,
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(filepath.Join(root, "a.js")), Mode: 0o644, Linkname: "x"},
+	), []string{root})
+	if err == nil {
+		t.Fatal("Extract wrote through a root that is a link")
+	}
+	if entries, _ := os.ReadDir(real); len(entries) != 0 {
+		t.Errorf("Extract wrote into the link's target: %v", entries)
+	}
+}
+
+func TestExtractReplacesTypes(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "app")
+	write(t, filepath.Join(root, "was-dir", "inner.js"), "old", 0o644)
+	write(t, filepath.Join(root, "was-file"), "old", 0o644)
+	write(t, filepath.Join(base, "target.txt"), "must stay", 0o644)
+	if err := os.Symlink(filepath.Join(base, "target.txt"), filepath.Join(root, "was-link")); err != nil {
+		t.Fatal(err)
+	}
+
+	owner := localOwner()
+	stats, err := filesync.Extract(tarOf(t,
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(filepath.Join(root, "was-dir")), Mode: 0o640, Linkname: "now a file", Uid: owner.UID, Gid: owner.GID},
+		&tar.Header{Typeflag: tar.TypeDir, Name: relName(filepath.Join(root, "was-file")) + "/", Mode: 0o750, Uid: owner.UID, Gid: owner.GID},
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(filepath.Join(root, "was-link")), Mode: 0o600, Linkname: "new", Uid: owner.UID, Gid: owner.GID},
+		&tar.Header{Typeflag: tar.TypeSymlink, Name: relName(filepath.Join(root, "new", "link")), Linkname: "../was-dir", Uid: owner.UID, Gid: owner.GID},
+	), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Entries != 4 || stats.Bytes != int64(len("now a file")+len("new")) {
+		t.Errorf("stats = %+v, want 4 entries and 13 bytes", stats)
+	}
+
+	if info, err := os.Lstat(filepath.Join(root, "was-dir")); err != nil || !info.Mode().IsRegular() || info.Mode().Perm() != 0o640 {
+		t.Errorf("was-dir = %v, %v; want a file of mode 0640", info, err)
+	}
+	if info, err := os.Lstat(filepath.Join(root, "was-file")); err != nil || !info.IsDir() || info.Mode().Perm() != 0o750 {
+		t.Errorf("was-file = %v, %v; want a folder of mode 0750", info, err)
+	}
+	if info, err := os.Lstat(filepath.Join(root, "was-link")); err != nil || !info.Mode().IsRegular() {
+		t.Errorf("was-link = %v, %v; want a file in place of the link", info, err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(base, "target.txt")); string(data) != "must stay" {
+		t.Errorf("the old link's target was written: %q", data)
+	}
+	if link, err := os.Readlink(filepath.Join(root, "new", "link")); err != nil || link != "../was-dir" {
+		t.Errorf("new/link -> %q, %v; want ../was-dir", link, err)
+	}
+	for _, rel := range []string{"was-dir", "was-file", "was-link", "new/link"} {
+		uid, gid := ownerOf(t, filepath.Join(root, rel))
+		if uid != owner.UID || gid != owner.GID {
+			t.Errorf("%s is owned by %d:%d, want %d:%d", rel, uid, gid, owner.UID, owner.GID)
+		}
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(root, ".devd-*")); len(leftovers) != 0 {
+		t.Errorf("temporary files left: %v", leftovers)
+	}
+}
+
+func TestStatLocal(t *testing.T) {
+	base := t.TempDir()
+	write(t, filepath.Join(base, "dir", "f.txt"), "abc", 0o640)
+	if err := os.Symlink("dir", filepath.Join(base, "link")); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := filesync.StatLocal(filepath.Join(base, "dir", "f.txt"))
+	if err != nil || st.Name != "f.txt" || st.Size != 3 || st.Mode != 0o640 {
+		t.Errorf("file stat = %+v, %v", st, err)
+	}
+	st, err = filesync.StatLocal(filepath.Join(base, "link"))
+	if err != nil || st.Mode&fs.ModeSymlink == 0 || st.LinkTarget != filepath.Join(base, "dir") {
+		t.Errorf("link stat = %+v, %v; want the link itself, resolving to dir", st, err)
+	}
+	st, err = filesync.StatLocal(filepath.Join(base, "link") + "/")
+	if err != nil || !st.Mode.IsDir() {
+		t.Errorf("link/ stat = %+v, %v; want the folder it leads to", st, err)
+	}
+	if _, err := filesync.StatLocal(filepath.Join(base, "missing")); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("missing path: %v, want ErrNotFound", err)
+	}
+}
+
+func TestArchiveLocal(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "app")
+	write(t, filepath.Join(root, "src", "a.js"), "aaa", 0o644)
+	if err := os.Symlink("src/a.js", filepath.Join(root, "main.js")); err != nil {
+		t.Fatal(err)
+	}
+
+	var buf bytes.Buffer
+	if err := filesync.ArchiveLocal(&buf, root); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]byte{}
+	tr := tar.NewReader(&buf)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names[hdr.Name] = hdr.Typeflag
+		if hdr.Name == "app/src/a.js" {
+			if data, _ := io.ReadAll(tr); string(data) != "aaa" {
+				t.Errorf("a.js content = %q", data)
+			}
+		}
+	}
+	want := map[string]byte{"app/": tar.TypeDir, "app/src/": tar.TypeDir, "app/src/a.js": tar.TypeReg, "app/main.js": tar.TypeSymlink}
+	if fmt.Sprint(names) != fmt.Sprint(want) {
+		t.Errorf("archive entries = %v, want %v", names, want)
+	}
+	if err := filesync.ArchiveLocal(io.Discard, filepath.Join(base, "missing")); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("missing path: %v, want ErrNotFound", err)
+	}
+}
+
+func makeDir(t *testing.T, p string) {
+	t.Helper()
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ownerOf returns the uid and gid of p, not following a final link.
+func ownerOf(t *testing.T, p string) (int, int) {
+	t.Helper()
+	info, err := os.Lstat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		t.Fatalf("no owner for %s", p)
+	}
+	return int(st.Uid), int(st.Gid)
+}
+
+func TestExtractFileRoot(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "app", "server")
+	write(t, filepath.Join(base, "app", "other"), "keep", 0o644)
+
+	owner := localOwner()
+	_, err := filesync.Extract(tarOf(t,
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(root), Mode: 0o755, Linkname: "binary", Uid: owner.UID, Gid: owner.GID},
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(filepath.Join(base, "app", "other")), Mode: 0o644, Linkname: "changed"},
+	), []string{root})
+	if data, err := os.ReadFile(root); err != nil || string(data) != "binary" {
+		t.Errorf("the file root = %q, %v; want it written", data, err)
+	}
+	if !errors.Is(err, filesync.ErrOutsideTree) {
+		t.Errorf("a sibling of a file root: error %v, want ErrOutsideTree", err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(base, "app", "other")); string(data) != "keep" {
+		t.Errorf("a sibling of the file root was written: %q", data)
+	}
+}
