@@ -48,6 +48,13 @@ type StatusResult struct {
 	// LastExit is the exit status of the previous command; nil before the
 	// first exit.
 	LastExit *ExitStatus `json:"last_exit"`
+
+	// Files is true when the supervisor serves the file API (see
+	// Client.Extract).
+	Files bool `json:"files"`
+
+	// SyncRoots are the container paths the file API serves.
+	SyncRoots []string `json:"sync_roots,omitempty"`
 }
 
 // ExitStatus is the exit status of a process.

@@ -1,15 +1,20 @@
 package supervisor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/devdtool/devd/engine"
+	filesync "github.com/devdtool/devd/sync"
 )
 
 // readyTimeoutMargin is subtracted from the caller's deadline to get the
@@ -85,35 +90,102 @@ func (c *Client) Signal(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodPost, "/signal", url.Values{"name": {name}}, nil)
 }
 
-// do sends one request and decodes a 200 response into out, or turns any
-// other response into an error carrying the supervisor's message.
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, out any) error {
-	op := strings.TrimPrefix(path, "/")
-	u := url.URL{Scheme: "http", Host: "devd-supervisor", Path: path, RawQuery: query.Encode()}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+// Extract sends a tar stream built by sync.WriteTar to be extracted at "/"
+// in the container, within the supervisor's sync roots (see sync.Extract).
+func (c *Client) Extract(ctx context.Context, archive io.Reader) (filesync.ExtractStats, error) {
+	var stats filesync.ExtractStats
+	resp, err := c.send(ctx, http.MethodPost, "/files/extract", nil, archive)
 	if err != nil {
-		return fmt.Errorf("building %s request: %w", op, err)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("asking the supervisor at %s to %s: %w", c.socket, op, err)
+		return stats, err
 	}
 	defer resp.Body.Close()
-
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		var e errorResponse
-		msg := strings.TrimSpace(string(body))
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			msg = e.Error
-		}
-		return fmt.Errorf("asking the supervisor at %s to %s: %s: %s", c.socket, op, resp.Status, msg)
+	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil {
+		return stats, fmt.Errorf("reading the supervisor's extract response: %w", err)
 	}
+	return stats, nil
+}
+
+// StatPath describes a container path as the engine's stat does (see
+// sync.StatLocal). A missing path gives an error wrapping
+// engine.ErrNotFound.
+func (c *Client) StatPath(ctx context.Context, p string) (engine.PathStat, error) {
+	var st PathStat
+	if err := c.do(ctx, http.MethodGet, "/files/stat", url.Values{"path": {p}}, &st); err != nil {
+		return engine.PathStat{}, err
+	}
+	return engine.PathStat{Name: st.Name, Size: st.Size, Mode: fs.FileMode(st.Mode), LinkTarget: st.LinkTarget}, nil
+}
+
+// Archive returns a container path as a tar stream named from its base
+// name, as the engine's archive API does (see sync.ArchiveLocal). The caller
+// closes it. A missing path gives an error wrapping engine.ErrNotFound.
+func (c *Client) Archive(ctx context.Context, p string) (io.ReadCloser, error) {
+	resp, err := c.send(ctx, http.MethodGet, "/files/archive", url.Values{"path": {p}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// Remove deletes paths strictly under root, one of the supervisor's sync
+// roots, without following links out of it (see sync.RemoveAll).
+func (c *Client) Remove(ctx context.Context, root string, paths []string) error {
+	body, err := json.Marshal(removeRequest{Root: root, Paths: paths})
+	if err != nil {
+		return err
+	}
+	resp, err := c.send(ctx, http.MethodPost, "/files/remove", nil, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// do sends one request without a body and decodes a 200 response into out,
+// or turns any other response into an error carrying the supervisor's
+// message.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, out any) error {
+	resp, err := c.send(ctx, method, path, query, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
 	if out == nil {
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("reading the supervisor's %s response: %w", op, err)
+		return fmt.Errorf("reading the supervisor's %s response: %w", strings.TrimPrefix(path, "/"), err)
 	}
 	return nil
+}
+
+// send sends one request and returns a 200 response, whose body the caller
+// closes. Any other response becomes an error carrying the supervisor's
+// message; a 404 from the file API wraps engine.ErrNotFound.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body io.Reader) (*http.Response, error) {
+	op := strings.TrimPrefix(path, "/")
+	u := url.URL{Scheme: "http", Host: "devd-supervisor", Path: path, RawQuery: query.Encode()}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("building %s request: %w", op, err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("asking the supervisor at %s to %s: %w", c.socket, op, err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	var e errorResponse
+	msg := strings.TrimSpace(string(data))
+	if json.Unmarshal(data, &e) == nil && e.Error != "" {
+		msg = e.Error
+	}
+	if resp.StatusCode == http.StatusNotFound && strings.HasPrefix(op, "files/") {
+		return nil, fmt.Errorf("asking the supervisor at %s to %s: %s: %w", c.socket, op, msg, engine.ErrNotFound)
+	}
+	return nil, fmt.Errorf("asking the supervisor at %s to %s: %s: %s", c.socket, op, resp.Status, msg)
 }

@@ -74,6 +74,11 @@ type Config struct {
 	// "http://127.0.0.1:PORT/path" or "log:REGEXP"; empty means none.
 	Ready string
 
+	// SyncRoots are the container folders (or files) that devd syncs. When
+	// the supervisor runs as root, it serves the file API for them, so that
+	// devd copies and deletes files through the control socket.
+	SyncRoots []string
+
 	// Logger receives the supervisor's own messages; nil discards them.
 	Logger hclog.Logger
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -51,6 +52,8 @@ type supervisor struct {
 
 	mu    sync.Mutex
 	state StatusResult // guarded by mu; the owner updates it
+
+	files *fileAPI // nil when the file API is off
 }
 
 // Run supervises cfg.Argv until it exits on its own or the supervisor gets
@@ -120,6 +123,10 @@ func newSupervisor(ctx context.Context, cfg Config) (*supervisor, error) {
 	if err := checkPorts(cfg.Ports); err != nil {
 		return nil, err
 	}
+	files, err := newFileAPI(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return &supervisor{
 		cfg:       cfg,
 		log:       cfg.Logger.With("service", cfg.Service),
@@ -132,7 +139,8 @@ func newSupervisor(ctx context.Context, cfg Config) (*supervisor, error) {
 		osSignals: make(chan os.Signal, 8),
 		ctxDone:   ctx.Done(),
 		exiting:   make(chan struct{}),
-		state:     StatusResult{Service: cfg.Service},
+		state:     StatusResult{Service: cfg.Service, Files: files != nil, SyncRoots: files.rootList()},
+		files:     files,
 	}, nil
 }
 
@@ -140,7 +148,11 @@ func newSupervisor(ctx context.Context, cfg Config) (*supervisor, error) {
 // that stops it, after waiting a little for responses being written.
 func (s *supervisor) serve() (stop func()) {
 	srv := &http.Server{
-		Handler:           newHandler(s),
+		Handler: newHandler(s, s.files),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			uid, err := peerUID(c)
+			return withPeer(ctx, uid, err == nil)
+		},
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}

@@ -36,10 +36,14 @@ type controller interface {
 //	POST /restart[?timeout=30s]  stop, start again, wait for readiness
 //	GET  /status                 the command's state
 //	POST /signal?name=SIGHUP     signal the process group
+//	/files/...                   the file API, when files is not nil
 //
 // Responses are JSON. Errors are {"error": "..."} with a non-200 status.
-func newHandler(c controller) http.Handler {
+func newHandler(c controller, files *fileAPI) http.Handler {
 	mux := http.NewServeMux()
+	if files != nil {
+		files.register(mux)
+	}
 	mux.HandleFunc("POST /restart", func(w http.ResponseWriter, r *http.Request) {
 		timeout, err := parseTimeout(r.URL.Query().Get("timeout"))
 		if err != nil {
@@ -94,6 +98,8 @@ func parseTimeout(s string) (time.Duration, error) {
 func writeError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
+	case fileStatus(err) != 0:
+		code = fileStatus(err)
 	case errors.Is(err, errBadRequest):
 		code = http.StatusBadRequest
 	case errors.Is(err, errShuttingDown):

@@ -54,7 +54,7 @@ func serveFake(t *testing.T, f *fakeController) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: newHandler(f)}
+	srv := &http.Server{Handler: newHandler(f, nil)}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -67,6 +67,7 @@ command's process group.`,
 	flags.IntSliceVar(&cfg.Ports, "port", nil, "TCP port that must be free before the command starts again (repeatable)")
 	flags.StringVar(&cfg.ControlDir, "control-dir", supervisor.ControlDir, "folder, mounted from the host, for the control socket")
 	flags.StringVar(&cfg.Ready, "ready", "", "readiness check after a restart: tcp:PORT, http://127.0.0.1:PORT/path or log:REGEXP")
+	flags.StringArrayVar(&cfg.SyncRoots, "sync-root", nil, "container folder or file that devd syncs; devd then copies and deletes files there through the control socket (repeatable)")
 
 	cmd.AddCommand(newSuperviseCtlCommand(stdout))
 	cmd.AddCommand(newSuperviseRmCommand())

@@ -1,0 +1,265 @@
+package supervisor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"slices"
+	"syscall"
+
+	"github.com/devdtool/devd/engine"
+	filesync "github.com/devdtool/devd/sync"
+)
+
+// The file API lets devd copy and delete synced files through the
+// supervisor's socket, which costs about a millisecond, instead of the
+// engine's archive API and an exec of rm, which cost tens of milliseconds
+// each. The supervisor serves it only when it runs as root, so that it can
+// give files the owner devd asks for, and only for the folders named with
+// --sync-root: every path outside them is rejected.
+
+// maxRemoveBody caps the size of a remove request's body.
+const maxRemoveBody = 8 << 20
+
+// errForbidden wraps requests that the file API rejects for their origin or
+// their paths.
+var errForbidden = errors.New("forbidden")
+
+// fileAPI serves the file requests for a set of synced folders.
+type fileAPI struct {
+	roots []string
+
+	// allowed reports whether a peer uid may use the file API.
+	allowed func(uid uint32) bool
+}
+
+// PathStat is the response to a stat request; Mode is an io/fs.FileMode.
+type PathStat struct {
+	Name       string `json:"name"`
+	Size       int64  `json:"size"`
+	Mode       uint32 `json:"mode"`
+	LinkTarget string `json:"link_target,omitempty"`
+}
+
+// removeRequest is the body of a remove request.
+type removeRequest struct {
+	Root  string   `json:"root"`
+	Paths []string `json:"paths"`
+}
+
+// peerKey is the context key of the connection's peer uid.
+type peerKey struct{}
+
+// peerInfo is what ConnContext learned about a connection's peer.
+type peerInfo struct {
+	uid uint32
+	ok  bool
+}
+
+// withPeer returns ctx carrying the peer's uid, when it could be read.
+func withPeer(ctx context.Context, uid uint32, ok bool) context.Context {
+	return context.WithValue(ctx, peerKey{}, peerInfo{uid: uid, ok: ok})
+}
+
+// register adds the file API's routes to mux.
+//
+//	POST /files/extract   tar body, as WriteTar builds it; returns counts
+//	GET  /files/stat      ?path=P; a trailing slash follows a final link
+//	GET  /files/archive   ?path=P; the tar of P named from its base name
+//	POST /files/remove    {"root": R, "paths": [...]} removes paths under R
+func (f *fileAPI) register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /files/extract", f.guard(func(w http.ResponseWriter, r *http.Request) {
+		stats, err := filesync.Extract(r.Body, f.roots)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, stats)
+	}))
+	mux.HandleFunc("GET /files/stat", f.guard(func(w http.ResponseWriter, r *http.Request) {
+		p, err := f.pathParam(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		st, err := filesync.StatLocal(p)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, PathStat{Name: st.Name, Size: st.Size, Mode: uint32(st.Mode), LinkTarget: st.LinkTarget})
+	}))
+	mux.HandleFunc("GET /files/archive", f.guard(func(w http.ResponseWriter, r *http.Request) {
+		p, err := f.pathParam(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if _, err := filesync.StatLocal(p); err != nil {
+			writeError(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-tar")
+		// A failure after the header was sent cuts the stream short, which
+		// the client sees as a broken archive.
+		_ = filesync.ArchiveLocal(w, p)
+	}))
+	mux.HandleFunc("POST /files/remove", f.guard(func(w http.ResponseWriter, r *http.Request) {
+		var req removeRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, maxRemoveBody)).Decode(&req); err != nil {
+			writeError(w, fmt.Errorf("%w: reading the remove request: %w", errBadRequest, err))
+			return
+		}
+		if !f.isRoot(req.Root) {
+			writeError(w, fmt.Errorf("%w: %s is not a synced folder", errForbidden, req.Root))
+			return
+		}
+		if err := filesync.RemoveAll(req.Root, req.Paths); err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, struct{}{})
+	}))
+}
+
+// guard rejects requests from peers that may not use the file API.
+func (f *fileAPI) guard(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		peer, _ := r.Context().Value(peerKey{}).(peerInfo)
+		if !peer.ok || !f.allowed(peer.uid) {
+			writeError(w, fmt.Errorf("%w: the file API serves only root and the user who runs devd (peer uid %d)", errForbidden, peer.uid))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// pathParam returns the path parameter, which must be a synced folder or lie
+// under one.
+func (f *fileAPI) pathParam(r *http.Request) (string, error) {
+	p := r.URL.Query().Get("path")
+	clean := path.Clean(p)
+	if !path.IsAbs(p) {
+		return "", fmt.Errorf("%w: path %q must be absolute", errBadRequest, p)
+	}
+	if underRoots(f.roots, clean) {
+		return p, nil
+	}
+	return "", fmt.Errorf("%w: %s is not in a synced folder", errForbidden, clean)
+}
+
+// rootList returns the roots served, or nil for a nil fileAPI.
+func (f *fileAPI) rootList() []string {
+	if f == nil {
+		return nil
+	}
+	return slices.Clone(f.roots)
+}
+
+func (f *fileAPI) isRoot(p string) bool {
+	for _, root := range f.roots {
+		if p == root {
+			return true
+		}
+	}
+	return false
+}
+
+// fileStatus maps a file API error to its HTTP status, or 0 when it is not
+// one of the file API's errors.
+func fileStatus(err error) int {
+	switch {
+	case errors.Is(err, errForbidden), errors.Is(err, filesync.ErrOutsideTree):
+		return http.StatusForbidden
+	case errors.Is(err, engine.ErrNotFound):
+		return http.StatusNotFound
+	}
+	return 0
+}
+
+// Files reaches a container's synced files through the supervisor in it:
+// copies, stats, reads and deletes under Roots go over the control socket,
+// and everything else through Engine. It implements the interfaces of the
+// sync package that Apply and Reconcile look for.
+type Files struct {
+	Engine filesync.Reconciler
+	Client *Client
+	Roots  []string
+}
+
+var (
+	_ filesync.Reconciler = (*Files)(nil)
+	_ filesync.Remover    = (*Files)(nil)
+	_ filesync.Stater     = (*Files)(nil)
+)
+
+// CopyToContainer extracts a stream meant for "/" through the supervisor,
+// which rejects entries outside Roots.
+func (f *Files) CopyToContainer(ctx context.Context, id, dstDir string, content io.Reader) error {
+	if dstDir != "/" {
+		return f.Engine.CopyToContainer(ctx, id, dstDir, content)
+	}
+	_, err := f.Client.Extract(ctx, content)
+	return stoppedIfUnreachable(err)
+}
+
+// Exec runs a command through the engine.
+func (f *Files) Exec(ctx context.Context, id string, cmd []string, opts engine.ExecOptions) (engine.ExecResult, error) {
+	return f.Engine.Exec(ctx, id, cmd, opts)
+}
+
+// StatPath stats paths under Roots through the supervisor, others through
+// the engine when it can.
+func (f *Files) StatPath(ctx context.Context, id, p string) (engine.PathStat, error) {
+	if f.covers(p) {
+		return f.Client.StatPath(ctx, p)
+	}
+	st, ok := f.Engine.(filesync.Stater)
+	if !ok {
+		return engine.PathStat{}, fmt.Errorf("statting %s: the engine client cannot stat paths", p)
+	}
+	return st.StatPath(ctx, id, p)
+}
+
+// CopyFromContainer reads paths under Roots through the supervisor.
+func (f *Files) CopyFromContainer(ctx context.Context, id, p string) (io.ReadCloser, error) {
+	if f.covers(p) {
+		return f.Client.Archive(ctx, p)
+	}
+	return f.Engine.CopyFromContainer(ctx, id, p)
+}
+
+// RemovePaths deletes through the supervisor.
+func (f *Files) RemovePaths(ctx context.Context, _ string, root string, paths []string) error {
+	return stoppedIfUnreachable(f.Client.Remove(ctx, root, paths))
+}
+
+// covers reports whether p is one of Roots or lies under one.
+func (f *Files) covers(p string) bool {
+	return underRoots(f.Roots, path.Clean(p))
+}
+
+// underRoots reports whether the clean path p is one of roots or lies
+// under one.
+func underRoots(roots []string, p string) bool {
+	for _, r := range roots {
+		if p == r || (len(p) > len(r) && p[:len(r)] == r && p[len(r)] == '/') {
+			return true
+		}
+	}
+	return false
+}
+
+// stoppedIfUnreachable marks a socket that no supervisor answers, as after
+// its container stopped, with sync.ErrNeedsRunning, so that the work is
+// kept until the container runs again.
+func stoppedIfUnreachable(err error) error {
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
+		return fmt.Errorf("%w: %w", filesync.ErrNeedsRunning, err)
+	}
+	return err
+}
