@@ -134,7 +134,10 @@ func (w *worker) reconcile(ctx context.Context, containers []engine.Container) (
 				continue
 			}
 			start := time.Now()
-			res, err := filesync.Reconcile(ctx, w.eng, c.ID, rule.Tree, w.owner(ctx, c), w.log)
+			res, err := filesync.Reconcile(ctx, w.files(ctx, c, []string{rule.Tree.ContainerRoot}), c.ID, rule.Tree, w.owner(ctx, c), w.log)
+			if err != nil {
+				w.forgetFiles(c.ID)
+			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("reconciling %s in %s: %w", rule.Tree.ContainerRoot, c.Name, err))
 				continue

@@ -12,6 +12,7 @@ import (
 	"github.com/devdtool/devd/engine"
 	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/plan"
+	"github.com/devdtool/devd/supervisor"
 	filesync "github.com/devdtool/devd/sync"
 	"github.com/hashicorp/go-hclog"
 )
@@ -54,16 +55,17 @@ type worker struct {
 	session *session
 
 	mu         sync.Mutex
-	owners     map[string]filesync.Owner // guarded by mu; resolved owners by container id
-	reported   map[string]bool           // guarded by mu; problems reported once, by key
-	restarts   map[string]restartWindow  // guarded by mu; devd's restarts by container id
-	pending    plan.Work                 // guarded by mu
-	waiters    []chan error              // guarded by mu; notified when the pending work is applied
-	restarting bool                      // guarded by mu; true while containers restart
-	waiting    bool                      // guarded by mu; "waiting for a container" was reported
-	onRestart  []func()                  // guarded by mu; called when a restart begins
-	pausedBy   []func() bool             // guarded by mu; each reports whether a debugger holds the program
-	crash      crashState                // guarded by mu
+	owners     map[string]filesync.Owner    // guarded by mu; resolved owners by container id
+	reported   map[string]bool              // guarded by mu; problems reported once, by key
+	restarts   map[string]restartWindow     // guarded by mu; devd's restarts by container id
+	pending    plan.Work                    // guarded by mu
+	waiters    []chan error                 // guarded by mu; notified when the pending work is applied
+	restarting bool                         // guarded by mu; true while containers restart
+	waiting    bool                         // guarded by mu; "waiting for a container" was reported
+	onRestart  []func()                     // guarded by mu; called when a restart begins
+	pausedBy   []func() bool                // guarded by mu; each reports whether a debugger holds the program
+	crash      crashState                   // guarded by mu
+	fileAPIs   map[string]*supervisor.Files // guarded by mu; by container id, nil when the engine copies
 }
 
 // serviceState is the part of a service's state that survives a reload.
@@ -385,7 +387,11 @@ func (w *worker) sync(ctx context.Context, containers []engine.Container, work p
 		if len(changes) == 0 {
 			continue
 		}
-		res, err := filesync.Apply(ctx, w.eng, c.ID, changes, w.owner(ctx, c), w.log)
+		res, err := filesync.Apply(ctx, w.files(ctx, c, treeRoots(changes)), c.ID, changes, w.owner(ctx, c), w.log)
+		if err != nil {
+			// Ask the supervisor again next time: it may have restarted.
+			w.forgetFiles(c.ID)
+		}
 		if errors.Is(err, filesync.ErrNoRemover) {
 			// Retrying cannot give the image an rm: say so once, keep the rest.
 			if w.reportOnce(c.ID+"\x00rm", "deletes are not possible in this container", c, err) {

@@ -7,6 +7,7 @@ package up
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -124,10 +125,34 @@ func plan(svc compose.Service, sc types.ServiceConfig, img engine.ImageConfig, i
 	if svc.Ready != "" {
 		args = append(args, "--ready", svc.Ready)
 	}
+	for _, root := range syncRoots(svc) {
+		args = append(args, "--sync-root", root)
+	}
 	args = append(args, "--")
 	w.Entrypoint = append(args, prog.entrypoint...)
 	w.Command = prog.command
 	return w, nil
+}
+
+// syncRoots returns the container paths that devd copies files to for svc:
+// the targets of its syncing triggers and of its host build, in order and
+// without duplicates.
+func syncRoots(svc compose.Service) []string {
+	var roots []string
+	add := func(p string) {
+		if p != "" && p != "/" && !slices.Contains(roots, p) {
+			roots = append(roots, p)
+		}
+	}
+	for _, t := range svc.Triggers {
+		if t.Action.Syncs() && !t.BindMounted {
+			add(path.Clean(t.Target))
+		}
+	}
+	if svc.Build != nil {
+		add(path.Clean(svc.Build.Target))
+	}
+	return roots
 }
 
 // program is a container's entrypoint and command, as the engine joins

@@ -148,6 +148,15 @@ func TestPlanSupervisorArguments(t *testing.T) {
 	svc := compose.Service{
 		Name: "api", Watch: true, StopSignal: "SIGQUIT", StopGracePeriod: 1500 * time.Millisecond,
 		Ready: "http://localhost:3000/health", Debug: []compose.DebugPort{{Port: 9229}},
+		Triggers: []compose.Trigger{
+			{Action: compose.ActionSyncRestart, Path: "/p/api/src", Target: "/app/src"},
+			{Action: compose.ActionSync, Path: "/p/api/lib", Target: "/app/lib/"},
+			{Action: compose.ActionSync, Path: "/p/api/again", Target: "/app/src"},
+			{Action: compose.ActionRestart, Path: "/p/api/mounted", Target: "/app/mounted", BindMounted: true},
+			{Action: compose.ActionSync, Path: "/p/api/mounted2", Target: "/app/mounted2", BindMounted: true},
+			{Action: compose.ActionRestart, Path: "/p/api/config"},
+		},
+		Build: &compose.HostBuild{Output: "/p/api/bin/server", Target: "/app/server"},
 	}
 	sc := types.ServiceConfig{
 		Name: "api",
@@ -168,7 +177,8 @@ func TestPlanSupervisorArguments(t *testing.T) {
 	}
 	want := []string{"/.devd/devd", "supervise", "--service", "api", "--stop-signal", "SIGQUIT", "--grace", "1.5s",
 		"--port", "3000", "--port", "4000", "--port", "5000", "--port", "5001", "--port", "8080", "--port", "9229",
-		"--ready", "http://localhost:3000/health", "--"}
+		"--ready", "http://localhost:3000/health",
+		"--sync-root", "/app/src", "--sync-root", "/app/lib", "--sync-root", "/app/server", "--"}
 	if len(wraps) != 1 || !reflect.DeepEqual(wraps[0].Entrypoint, want) || !reflect.DeepEqual(wraps[0].Command, []string{"/app/server"}) {
 		t.Fatalf("wraps = %+v\nwant entrypoint %q", wraps, want)
 	}
