@@ -134,7 +134,10 @@ func (w *worker) reconcile(ctx context.Context, containers []engine.Container) (
 				continue
 			}
 			start := time.Now()
-			res, err := filesync.Reconcile(ctx, w.eng, c.ID, rule.Tree, w.owner(ctx, c), w.log)
+			owner := w.owner(ctx, c)
+			progress := startProgress(w.publish, c.Name, defaultPacing)
+			res, err := filesync.ReconcileProgress(ctx, w.eng, c.ID, rule.Tree, owner, w.log, progress.report)
+			progress.stop()
 			if err != nil {
 				errs = append(errs, fmt.Errorf("reconciling %s in %s: %w", rule.Tree.ContainerRoot, c.Name, err))
 				continue
