@@ -30,6 +30,6 @@ type Progress struct {
 }
 
 // ProgressFunc receives the progress of a reconciliation. It is called
-// often (once per path copied), one call at a time, from the goroutine
-// that writes the archive or the caller's; it must return quickly.
+// once per path copied, so it must return quickly. Calls never overlap,
+// but some come from the goroutine that writes the archive.
 type ProgressFunc func(Progress)
