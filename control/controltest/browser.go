@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -51,17 +52,26 @@ type cdpMessage struct {
 // the test, or fails it when DEVD_E2E=1 requires one.
 func FindChromium(t testing.TB) string {
 	t.Helper()
+	path, err := LookChromium()
+	if err == nil {
+		return path
+	}
+	if os.Getenv("DEVD_E2E") == "1" {
+		t.Fatal(err)
+	}
+	t.Skip(err)
+	return ""
+}
+
+// LookChromium returns the path of a Chromium binary, or an error with
+// how to install one.
+func LookChromium() (string, error) {
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if path, err := exec.LookPath(name); err == nil {
-			return path
+			return path, nil
 		}
 	}
-	msg := "no chromium, chromium-browser or google-chrome in PATH: install Chromium (apt-get install chromium) to run the dashboard's browser tests"
-	if os.Getenv("DEVD_E2E") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return "", errors.New("no chromium, chromium-browser or google-chrome in PATH: install Chromium (apt-get install chromium) to run the dashboard's browser tests")
 }
 
 // StartBrowser starts headless Chromium on url and attaches to the page.
