@@ -229,21 +229,27 @@ func (c *Console) drawLocked() {
 		c.eraseLocked()
 		return
 	}
-	plain := make([]string, len(c.active))
-	colored := make([]string, len(c.active))
-	for i, e := range c.active {
-		source := e.Service
-		if source == "" {
-			source = "devd"
+	// The line must not wrap, or the next redraw would leave its first
+	// part on the screen. The byte counts go first, then the line is cut.
+	limit := c.width() - 1
+	var plain, colored []string
+	for _, withBytes := range []bool{true, false} {
+		plain, colored = plain[:0], colored[:0]
+		for _, e := range c.active {
+			source := e.Service
+			if source == "" {
+				source = "devd"
+			}
+			text := "syncing " + progressBar(e, withBytes)
+			plain = append(plain, source+": "+text)
+			colored = append(colored, sourceColor(source)+source+ansiReset+": "+text)
 		}
-		text := "syncing " + progressBar(e)
-		plain[i] = source + ": " + text
-		colored[i] = sourceColor(source) + source + ansiReset + ": " + text
+		if utf8.RuneCountInString(strings.Join(plain, "   ")) <= limit {
+			break
+		}
 	}
 	out := strings.Join(plain, "   ")
-	// The line must not wrap, or the next redraw would leave its first
-	// part on the screen.
-	if limit := c.width() - 1; utf8.RuneCountInString(out) > limit {
+	if utf8.RuneCountInString(out) > limit {
 		out = truncateRunes(out, limit)
 	} else if c.color {
 		out = strings.Join(colored, "   ")
@@ -254,12 +260,16 @@ func (c *Console) drawLocked() {
 
 // progressBar is the bar and counts of one reconciliation, or what it does
 // while the totals are unknown.
-func progressBar(e event.Event) string {
+func progressBar(e event.Event, withBytes bool) string {
 	if e.TotalFiles == 0 {
 		return "(comparing with the host, " + formatMS(e.DurationMS) + ")"
 	}
 	filled := min(barCells*e.Files/e.TotalFiles, barCells)
-	return "[" + strings.Repeat("#", filled) + strings.Repeat(".", barCells-filled) + "] " + progressCount(e)
+	bar := "[" + strings.Repeat("#", filled) + strings.Repeat(".", barCells-filled) + "] "
+	if !withBytes {
+		return bar + fmt.Sprintf("%d/%s", e.Files, plural(e.TotalFiles, "file"))
+	}
+	return bar + progressCount(e)
 }
 
 // truncateRunes cuts s to at most n runes.

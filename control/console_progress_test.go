@@ -144,6 +144,14 @@ func TestConsoleProgressBarSeveralServices(t *testing.T) {
 	term.wantScreen("flushed", "api: sync into shop-api-1 failed, will retry: disk full", "")
 }
 
+func TestConsoleProgressBarDropsBytesFirst(t *testing.T) {
+	term := newFakeTerminal(t)
+	c := control.NewConsole(term, false)
+	c.SetProgressBar(func() int { return 60 })
+	c.Render(progress("notification", 1500, "copying", 812, 2000, 3<<20, 6<<20))
+	term.wantScreen("60 columns", "notification: syncing [########............] 812/2000 files")
+}
+
 func TestConsoleProgressBarColor(t *testing.T) {
 	var buf bytes.Buffer
 	c := control.NewConsole(&buf, true)
