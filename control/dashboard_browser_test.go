@@ -31,14 +31,14 @@ func TestDashboardInBrowser(t *testing.T) {
 	// stream open, stops before the server waits for its requests.
 	t.Cleanup(srv.Close)
 
-	page := startBrowser(t, srv.URL+"/")
+	page := controltest.StartBrowser(t, srv.URL+"/")
 
-	page.waitFor(t, "both services are shown",
+	page.WaitFor(t, "both services are shown",
 		`document.querySelectorAll('#services [data-service]').length === 2 &&
 		 document.querySelector('[data-service="api"] .restart-count').textContent === '4' &&
 		 document.querySelector('[data-service="web"] .state').textContent === 'exited'`, pageState)
 	var text struct{ Project, Debug, Sync, Restart string }
-	page.eval(t, `({
+	page.Eval(t, `({
 		Project: document.querySelector('#project').textContent,
 		Debug: document.querySelector('[data-service="api"] .debug').innerText,
 		Sync: document.querySelector('[data-service="api"] .last-sync').textContent,
@@ -57,27 +57,27 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Errorf("%s shows %q, want %q in it", c.field, c.got, c.want)
 		}
 	}
-	page.waitFor(t, "the history is in the log",
+	page.WaitFor(t, "the history is in the log",
 		`[...document.querySelectorAll('#log .text')].some((e) => e.textContent === 'devd: started (watching api, web)')`, pageState)
 
 	// A marker on window survives only while the page is not reloaded.
-	page.eval(t, `window.devdNotReloaded = true`, nil)
+	page.Eval(t, `window.devdNotReloaded = true`, nil)
 	st := twoServices()
 	st.Services[0].RestartCount = 5
 	st.Services[0].LastRestart.ReadyMS = 87
 	b.SetStatus(st)
 	b.Events().Publish(event.Event{Type: event.RestartReady, Service: "api", DurationMS: 87})
-	page.waitFor(t, "the new event and status are shown without a reload",
+	page.WaitFor(t, "the new event and status are shown without a reload",
 		`window.devdNotReloaded === true &&
 		 [...document.querySelectorAll('#log .text')].some((e) => e.textContent === 'api: ready in 87 ms') &&
 		 document.querySelector('[data-service="api"] .restart-count').textContent === '5'`, pageState)
 
-	page.click(t, `[data-service="api"] button[data-action="restart"]`)
+	page.Click(t, `[data-service="api"] button[data-action="restart"]`)
 	waitCall(t, b, controltest.Call{Method: "Restart", Service: "api"})
 
-	page.click(t, `[data-service="web"] button[data-action="pause"]`)
+	page.Click(t, `[data-service="web"] button[data-action="pause"]`)
 	waitCall(t, b, controltest.Call{Method: "Pause", Service: "web"})
-	page.waitFor(t, "web shows as paused",
+	page.WaitFor(t, "web shows as paused",
 		`document.querySelector('[data-service="web"] .paused').checkVisibility() &&
 		 document.querySelector('[data-service="web"] button[data-action="resume"]').checkVisibility() &&
 		 !document.querySelector('[data-service="web"] button[data-action="pause"]').checkVisibility() &&

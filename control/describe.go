@@ -61,6 +61,12 @@ func describe(e event.Event) line {
 		l.text = "syncing" + count(e.Files, "file") + into(e.Container) + because
 	case event.SyncDone:
 		l.text = fmt.Sprintf("synced %s (%s) in %s", plural(e.Files, "file"), formatBytes(e.Bytes), formatMS(e.DurationMS))
+	case event.SyncProgress:
+		if e.Phase == "done" {
+			l.text = fmt.Sprintf("sync%s done: %d/%s", into(e.Container), e.Files, plural(e.TotalFiles, "file"))
+		} else {
+			l.text = "still syncing" + into(e.Container) + ": " + progressCount(e) + after(e.DurationMS)
+		}
 	case event.SyncFailed:
 		l.text, l.tone = "sync"+into(e.Container)+" failed, will retry"+because+failure(e), toneBad
 	case event.RestartStarted:
@@ -116,6 +122,19 @@ func describe(e event.Event) line {
 		}
 	}
 	return l
+}
+
+// progressCount returns how far a reconciliation got: "812/2000 files (1.2 MB
+// of 3.4 MB)", or "comparing with the host" while the totals are unknown.
+func progressCount(e event.Event) string {
+	if e.TotalFiles == 0 {
+		return "comparing with the host"
+	}
+	s := fmt.Sprintf("%d/%s", e.Files, plural(e.TotalFiles, "file"))
+	if e.TotalBytes > 0 {
+		s += fmt.Sprintf(" (%s of %s)", formatBytes(e.Bytes), formatBytes(e.TotalBytes))
+	}
+	return s
 }
 
 // reason returns " (why)" from the event's reason, or from its paths when

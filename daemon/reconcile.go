@@ -134,7 +134,11 @@ func (w *worker) reconcile(ctx context.Context, containers []engine.Container) (
 				continue
 			}
 			start := time.Now()
-			res, err := filesync.Reconcile(ctx, w.files(ctx, c, []string{rule.Tree.ContainerRoot}), c.ID, rule.Tree, w.owner(ctx, c), w.log)
+			owner := w.owner(ctx, c)
+			progress := startProgress(w.publish, c.Name, defaultPacing)
+			files := w.files(ctx, c, []string{rule.Tree.ContainerRoot})
+			res, err := filesync.ReconcileProgress(ctx, files, c.ID, rule.Tree, owner, w.log, progress.report)
+			progress.stop()
 			if err != nil {
 				w.forgetFiles(c.ID)
 			}

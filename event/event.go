@@ -31,6 +31,12 @@ const (
 	// SyncStarted and SyncDone bracket copying a batch into one container.
 	SyncStarted Type = "sync_started"
 	SyncDone    Type = "sync_done"
+	// SyncProgress: how far a reconciliation of a container with the host
+	// has come: Phase, Files of TotalFiles, Bytes of TotalBytes, and the
+	// time since it began in DurationMS. It comes after the first second,
+	// a few times a second at most, and once with Phase "done" at the end
+	// of a reconciliation that had anything to do or was reported before.
+	SyncProgress Type = "sync_progress"
 	// SyncFailed: a batch could not be applied to a container; it is retried.
 	SyncFailed Type = "sync_failed"
 	// RestartStarted: a service restart began.
@@ -82,12 +88,22 @@ type Event struct {
 	Reason string `json:"reason,omitempty"`
 	// Paths lists up to a few changed paths, relative to the project folder.
 	Paths []string `json:"paths,omitempty"`
-	// Files counts the files copied or deleted by a sync.
+	// Files counts the files copied or deleted by a sync; for SyncProgress,
+	// those handled so far.
 	Files int `json:"files,omitempty"`
-	// Bytes counts the bytes copied by a sync.
+	// Bytes counts the bytes copied by a sync; for SyncProgress, those sent
+	// so far.
 	Bytes int64 `json:"bytes,omitempty"`
+	// TotalFiles and TotalBytes are what a reconciliation has to copy and
+	// delete, for SyncProgress once they are known.
+	TotalFiles int   `json:"total_files,omitempty"`
+	TotalBytes int64 `json:"total_bytes,omitempty"`
+	// Phase is the step of a reconciliation, for SyncProgress: "comparing",
+	// "copying", "deleting" or "done".
+	Phase string `json:"phase,omitempty"`
 	// DurationMS is the time the step took, in milliseconds; for
-	// RestartReady it is the time from the triggering save to ready.
+	// RestartReady it is the time from the triggering save to ready; for
+	// SyncProgress, the time since the reconciliation began.
 	DurationMS int64 `json:"duration_ms,omitempty"`
 	// Error is the error message of a failure.
 	Error string `json:"error,omitempty"`

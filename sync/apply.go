@@ -184,6 +184,11 @@ var errCopyEnded = errors.New("copy to container ended")
 
 // copyEntries streams the tar through a pipe, so no file is held in memory.
 func copyEntries(ctx context.Context, c Copier, id string, entries []Entry, owner Owner) (tarStats, error) {
+	return copyEntriesProgress(ctx, c, id, entries, owner, nil)
+}
+
+// copyEntriesProgress is copyEntries that reports as writeTarProgress does.
+func copyEntriesProgress(ctx context.Context, c Copier, id string, entries []Entry, owner Owner, progress func(handled int, bytes int64)) (tarStats, error) {
 	pr, pw := io.Pipe()
 	type written struct {
 		stats tarStats
@@ -191,7 +196,7 @@ func copyEntries(ctx context.Context, c Copier, id string, entries []Entry, owne
 	}
 	done := make(chan written, 1)
 	go func() {
-		stats, err := writeTar(pw, entries, owner)
+		stats, err := writeTarProgress(pw, entries, owner, progress)
 		pw.CloseWithError(err)
 		done <- written{stats, err}
 	}()

@@ -39,6 +39,26 @@ var _ Reconciler = (*engine.Client)(nil)
 // and the error wraps ErrNeedsRunning. Reconciling again once it runs
 // finishes the work.
 func Reconcile(ctx context.Context, c Reconciler, containerID string, tree *Tree, owner Owner, log hclog.Logger) (Result, error) {
+	return ReconcileProgress(ctx, c, containerID, tree, owner, log, nil)
+}
+
+// ReconcileProgress is Reconcile that reports its progress to report, when
+// it is not nil: PhaseComparing first, then PhaseCopying and PhaseDeleting
+// with the totals and the counts so far, and PhaseDone last, whatever the
+// outcome. A container that already matches the host goes from
+// PhaseComparing to PhaseDone with totals of zero.
+func ReconcileProgress(ctx context.Context, c Reconciler, containerID string, tree *Tree, owner Owner, log hclog.Logger, report ProgressFunc) (Result, error) {
+	if report == nil {
+		report = func(Progress) {}
+	}
+	var p Progress
+	defer func() {
+		p.Phase = PhaseDone
+		report(p)
+	}()
+	p.Phase = PhaseComparing
+	report(p)
+
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
@@ -61,8 +81,21 @@ func Reconcile(ctx context.Context, c Reconciler, containerID string, tree *Tree
 	log.Debug("reconciling", "container_id", engine.ShortID(containerID), "path", tree.HostRoot,
 		"copies", len(d.entries), "deletes", len(d.deletes))
 
+	p.TotalFiles = len(d.entries) + len(d.deletes)
+	for _, e := range d.entries {
+		if e.Info.Mode().IsRegular() {
+			p.TotalBytes += e.Info.Size()
+		}
+	}
+
 	if len(d.entries) > 0 {
-		stats, err := copyEntries(ctx, c, containerID, d.entries, owner)
+		p.Phase = PhaseCopying
+		report(p)
+		stats, err := copyEntriesProgress(ctx, c, containerID, d.entries, owner, func(handled int, bytes int64) {
+			p.Files, p.Bytes = handled, bytes
+			report(p)
+		})
+		p.Bytes = stats.bytes
 		errs = append(errs, stats.errs...)
 		if err != nil {
 			errs = append(errs, err)
@@ -72,7 +105,13 @@ func Reconcile(ctx context.Context, c Reconciler, containerID string, tree *Tree
 	}
 
 	if len(d.deletes) > 0 {
-		n, err := removePaths(ctx, c, containerID, d.deletes)
+		p.Phase = PhaseDeleting
+		report(p)
+		copied := p.Files
+		n, err := removePathsProgress(ctx, c, containerID, d.deletes, func(handled int) {
+			p.Files = copied + handled
+			report(p)
+		})
 		res.Deleted = n
 		if err != nil {
 			errs = append(errs, err)

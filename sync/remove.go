@@ -63,12 +63,23 @@ type Remover interface {
 // done. A path already gone counts as done. Every path must be strictly
 // under its tree's ContainerRoot, or it is rejected.
 func removePaths(ctx context.Context, c Copier, id string, deletes []Delete) (int, error) {
+	return removePathsProgress(ctx, c, id, deletes, nil)
+}
+
+// removePathsProgress is removePaths that calls progress, when it is not
+// nil, after each delete command with how many paths it handled so far,
+// removed or not.
+func removePathsProgress(ctx context.Context, c Copier, id string, deletes []Delete, progress func(handled int)) (int, error) {
 	r := &remover{c: c, id: id}
-	done := 0
+	done, handled := 0, 0
 	var errs []error
 	for _, group := range groupDeletes(deletes) {
 		for _, chunk := range chunkPaths(group.paths, maxDeleteArgs) {
 			err := r.remove(ctx, group.root, chunk)
+			handled += len(chunk)
+			if progress != nil {
+				progress(handled)
+			}
 			if err != nil {
 				errs = append(errs, err)
 				if errors.Is(err, ErrNeedsRunning) || errors.Is(err, ErrNoRemover) || ctx.Err() != nil {

@@ -64,9 +64,19 @@ type tarStats struct {
 // writeTar is WriteTar with its counts. Its error means that w failed and
 // the stream is broken. The files in stats.errs never break the stream.
 func writeTar(w io.Writer, entries []Entry, owner Owner) (tarStats, error) {
+	return writeTarProgress(w, entries, owner, nil)
+}
+
+// writeTarProgress is writeTar that calls progress, when it is not nil,
+// before each entry and at the end with how many entries were handled
+// (written or left out) and the file content written so far.
+func writeTarProgress(w io.Writer, entries []Entry, owner Owner, progress func(handled int, bytes int64)) (tarStats, error) {
 	var stats tarStats
 	tw := tar.NewWriter(w)
-	for _, e := range entries {
+	for i, e := range entries {
+		if progress != nil && i > 0 {
+			progress(i, stats.bytes)
+		}
 		if err := checkEntry(e); err != nil {
 			stats.errs = append(stats.errs, err)
 			continue
@@ -103,6 +113,9 @@ func writeTar(w io.Writer, entries []Entry, owner Owner) (tarStats, error) {
 	}
 	if err := tw.Close(); err != nil {
 		return stats, fmt.Errorf("finishing the archive: %w", err)
+	}
+	if progress != nil {
+		progress(len(entries), stats.bytes)
 	}
 	return stats, nil
 }

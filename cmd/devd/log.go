@@ -18,6 +18,12 @@ var logLevels = []string{"trace", "debug", "info", "warn", "error"}
 // newLogger builds devd's root logger. Colour is used only on a terminal
 // and never when NO_COLOR is set.
 func newLogger(level string, jsonFormat bool, out io.Writer) (hclog.Logger, error) {
+	return newLoggerTo(level, jsonFormat, out, out)
+}
+
+// newLoggerTo is newLogger writing to out, with colour when term, the
+// terminal behind out, allows it.
+func newLoggerTo(level string, jsonFormat bool, out, term io.Writer) (hclog.Logger, error) {
 	level = strings.ToLower(strings.TrimSpace(level))
 	valid := false
 	for _, l := range logLevels {
@@ -30,7 +36,7 @@ func newLogger(level string, jsonFormat bool, out io.Writer) (hclog.Logger, erro
 	}
 
 	color := hclog.ColorOff
-	if f, ok := out.(*os.File); ok && !jsonFormat && os.Getenv("NO_COLOR") == "" && isatty.IsTerminal(f.Fd()) {
+	if f, ok := term.(*os.File); ok && !jsonFormat && os.Getenv("NO_COLOR") == "" && isatty.IsTerminal(f.Fd()) {
 		color = hclog.ForceColor
 	}
 	// People read the time of day; tools need the date and zone too.

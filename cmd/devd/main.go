@@ -194,7 +194,10 @@ func (o *rootOptions) composeOptions(services []string) compose.Options {
 // project is reloaded with the same options when its files change, so
 // opts.files must name every file the project was loaded from.
 func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compose.Project, stderr io.Writer) error {
-	log, err := newLogger(opts.effectiveLogLevel(), opts.logJSON, stderr)
+	// Log lines go through the console, which keeps its progress line below
+	// them.
+	console, logOut := newTerminal(stderr, opts)
+	log, err := newLoggerTo(opts.effectiveLogLevel(), opts.logJSON, logOut, stderr)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -253,7 +256,7 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 		Poll:       opts.poll,
 	}, project, eng)
 
-	stopTerminal := startTerminal(d.Events(), stderr, log, opts)
+	stopTerminal := startTerminal(d.Events(), console, log, opts)
 	defer stopTerminal()
 
 	var wg sync.WaitGroup
@@ -277,7 +280,7 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 		}()
 		log.Info("dashboard serving", "url", dashboardURL)
 		if !opts.logJSON {
-			fmt.Fprintf(stderr, "devd: dashboard at %s\n", dashboardURL)
+			fmt.Fprintf(logOut, "devd: dashboard at %s\n", dashboardURL)
 		}
 	}
 

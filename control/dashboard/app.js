@@ -304,6 +304,25 @@
     }
   }
 
+  // showProgress keeps one log line per running reconciliation, updated in
+  // place, and removes it when the reconciliation ends.
+  function showProgress(e) {
+    const key = (e.service || '') + '/' + (e.container || '');
+    const current = [...$('#log').children].find((item) => item.dataset.progress === key);
+    if (e.phase === 'done') {
+      if (current) {
+        current.remove();
+      }
+      return;
+    }
+    if (current) {
+      current.querySelector('.time').textContent = formatTime(e.time);
+      current.querySelector('.text').textContent = e.line;
+      return;
+    }
+    appendLog(e).dataset.progress = key;
+  }
+
   function appendLog(e) {
     const item = document.createElement('li');
     item.dataset.type = e.type;
@@ -330,6 +349,7 @@
       log.firstElementChild.remove();
     }
     scrollLog();
+    return item;
   }
 
   function followEvents() {
@@ -343,6 +363,10 @@
     source.addEventListener('error', () => setConnection(false));
     source.addEventListener('message', (message) => {
       const e = JSON.parse(message.data);
+      if (e.type === 'sync_progress') {
+        showProgress(e);
+        return;
+      }
       appendLog(e);
       if (e.type !== 'output') {
         scheduleRefresh();

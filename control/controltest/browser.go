@@ -1,9 +1,10 @@
-package control_test
+package controltest
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -21,9 +22,13 @@ import (
 // DevTools endpoint.
 const browserStartTimeout = 30 * time.Second
 
-// browser is a headless Chromium driven over the Chrome DevTools Protocol,
-// with one page attached.
-type browser struct {
+// Browser is a headless Chromium driven over the Chrome DevTools Protocol,
+// with one page attached, for tests of the dashboard.
+type Browser struct {
+	// Timeout bounds each DevTools command and each WaitFor; StartBrowser
+	// sets it to 10 seconds.
+	Timeout time.Duration
+
 	conn    *websocket.Conn
 	session string // the page's flattened session ID
 
@@ -43,28 +48,37 @@ type cdpMessage struct {
 	} `json:"error,omitempty"`
 }
 
-// findChromium returns the path of a Chromium binary. Without one it skips
+// FindChromium returns the path of a Chromium binary. Without one it skips
 // the test, or fails it when DEVD_E2E=1 requires one.
-func findChromium(t *testing.T) string {
+func FindChromium(t testing.TB) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
+	path, err := LookChromium()
+	if err == nil {
+		return path
 	}
-	msg := "no chromium, chromium-browser or google-chrome in PATH: install Chromium (apt-get install chromium) to run the dashboard's browser test"
 	if os.Getenv("DEVD_E2E") == "1" {
-		t.Fatal(msg)
+		t.Fatal(err)
 	}
-	t.Skip(msg)
+	t.Skip(err)
 	return ""
 }
 
-// startBrowser starts headless Chromium on url and attaches to the page.
+// LookChromium returns the path of a Chromium binary, or an error with
+// how to install one.
+func LookChromium() (string, error) {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path, nil
+		}
+	}
+	return "", errors.New("no chromium, chromium-browser or google-chrome in PATH: install Chromium (apt-get install chromium) to run the dashboard's browser tests")
+}
+
+// StartBrowser starts headless Chromium on url and attaches to the page.
 // The browser stops when the test ends.
-func startBrowser(t *testing.T, url string) *browser {
+func StartBrowser(t testing.TB, url string) *Browser {
 	t.Helper()
-	chromium := findChromium(t)
+	chromium := FindChromium(t)
 
 	cmd := exec.Command(chromium,
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -100,7 +114,7 @@ func startBrowser(t *testing.T, url string) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &browser{conn: conn, pending: make(map[int64]chan cdpMessage)}
+	b := &Browser{Timeout: 10 * time.Second, conn: conn, pending: make(map[int64]chan cdpMessage)}
 	go b.read()
 	t.Cleanup(func() { conn.Close() })
 
@@ -119,7 +133,7 @@ func startBrowser(t *testing.T, url string) *browser {
 // devToolsEndpoint reads Chromium's standard error until it prints its
 // DevTools WebSocket address, then keeps draining it so Chromium never
 // blocks on a full pipe.
-func devToolsEndpoint(t *testing.T, stderr io.Reader) (endpoint, output string) {
+func devToolsEndpoint(t testing.TB, stderr io.Reader) (endpoint, output string) {
 	found := make(chan string, 1)
 	var mu sync.Mutex
 	var lines []string
@@ -145,7 +159,7 @@ func devToolsEndpoint(t *testing.T, stderr io.Reader) (endpoint, output string) 
 	return endpoint, strings.Join(lines, "\n")
 }
 
-func (b *browser) read() {
+func (b *Browser) read() {
 	for {
 		var msg cdpMessage
 		if err := b.conn.ReadJSON(&msg); err != nil {
@@ -172,7 +186,7 @@ func (b *browser) read() {
 }
 
 // call sends a DevTools command and decodes its result into out.
-func (b *browser) call(t *testing.T, session, method string, params, out any) {
+func (b *Browser) call(t testing.TB, session, method string, params, out any) {
 	t.Helper()
 	b.mu.Lock()
 	if b.closed != nil {
@@ -209,14 +223,14 @@ func (b *browser) call(t *testing.T, session, method string, params, out any) {
 				t.Fatalf("%s: decoding %s: %v", method, msg.Result, err)
 			}
 		}
-	case <-time.After(testTimeout):
-		t.Fatalf("%s: no response within %s", method, testTimeout)
+	case <-time.After(b.Timeout):
+		t.Fatalf("%s: no response within %s", method, b.Timeout)
 	}
 }
 
-// eval evaluates a JavaScript expression in the page and decodes its value
+// Eval evaluates a JavaScript expression in the page and decodes its value
 // into out.
-func (b *browser) eval(t *testing.T, expr string, out any) {
+func (b *Browser) Eval(t testing.TB, expr string, out any) {
 	t.Helper()
 	var res struct {
 		Result struct {
@@ -240,36 +254,36 @@ func (b *browser) eval(t *testing.T, expr string, out any) {
 	}
 }
 
-// waitFor evaluates a boolean expression until it is true, and fails the
+// WaitFor evaluates a boolean expression until it is true, and fails the
 // test with what describe evaluates to when it stays false.
-func (b *browser) waitFor(t *testing.T, condition, expr, describe string) {
+func (b *Browser) WaitFor(t testing.TB, condition, expr, describe string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), b.Timeout)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		var ok bool
-		b.eval(t, expr, &ok)
+		b.Eval(t, expr, &ok)
 		if ok {
 			return
 		}
 		select {
 		case <-ctx.Done():
 			var state string
-			b.eval(t, describe, &state)
+			b.Eval(t, describe, &state)
 			t.Fatalf("timed out waiting until %s; page state: %s", condition, state)
 		case <-tick.C:
 		}
 	}
 }
 
-// click presses and releases the left mouse button at the centre of the
+// Click presses and releases the left mouse button at the centre of the
 // element that selector matches, as a user would.
-func (b *browser) click(t *testing.T, selector string) {
+func (b *Browser) Click(t testing.TB, selector string) {
 	t.Helper()
 	var box struct{ X, Y float64 }
-	b.eval(t, fmt.Sprintf(`(() => {
+	b.Eval(t, fmt.Sprintf(`(() => {
 		const el = document.querySelector(%q);
 		if (!el) throw new Error('no element matches ' + %q);
 		el.scrollIntoView({block: 'center'});
