@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"archive/tar"
 	"context"
 	"errors"
 	"io"
@@ -17,6 +18,8 @@ type fakeEngine struct {
 	containers []engine.Container // guarded by mu
 	restarts   []string           // guarded by mu; container ids restarted
 	copies     int                // guarded by mu
+	copyErr    error              // guarded by mu; non-nil: copies fail with it
+	copied     []string           // guarded by mu; entry names of the last archive accepted
 	subscribes int                // guarded by mu
 	failNext   int                // guarded by mu; Events streams that fail at once
 	hold       chan struct{}      // guarded by mu; non-nil: restarts wait for it
@@ -117,11 +120,48 @@ func (f *fakeEngine) SignalContainer(ctx context.Context, id, signal string) err
 }
 
 func (f *fakeEngine) CopyToContainer(ctx context.Context, id, dstDir string, content io.Reader) error {
-	_, err := io.Copy(io.Discard, content)
+	var names []string
+	tr := tar.NewReader(content)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		names = append(names, hdr.Name)
+	}
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.copies++
+	if f.copyErr != nil {
+		return f.copyErr
+	}
+	f.copied = names
+	return nil
+}
+
+// failCopies makes every later copy fail with err, or succeed when err is
+// nil.
+func (f *fakeEngine) failCopies(err error) {
+	f.mu.Lock()
+	f.copyErr = err
 	f.mu.Unlock()
-	return err
+}
+
+// copyCount returns how many archives were sent, failed ones included.
+func (f *fakeEngine) copyCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.copies
+}
+
+// lastCopied returns the entry names of the last archive accepted.
+func (f *fakeEngine) lastCopied() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.copied...)
 }
 
 func (f *fakeEngine) CopyFromContainer(ctx context.Context, id, srcPath string) (io.ReadCloser, error) {

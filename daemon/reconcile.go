@@ -128,6 +128,7 @@ func (w *worker) usableTree(c engine.Container, t *filesync.Tree) bool {
 func (w *worker) reconcile(ctx context.Context, containers []engine.Container) (restart bool, err error) {
 	var errs []error
 	for _, c := range containers {
+		failed := false
 		for i := range w.rules {
 			rule := &w.rules[i]
 			if rule.Tree == nil || !w.usableTree(c, rule.Tree) {
@@ -143,7 +144,10 @@ func (w *worker) reconcile(ctx context.Context, containers []engine.Container) (
 				w.forgetFiles(c.ID)
 			}
 			if err != nil {
-				errs = append(errs, fmt.Errorf("reconciling %s in %s: %w", rule.Tree.ContainerRoot, c.Name, err))
+				err = fmt.Errorf("reconciling %s in %s: %w", rule.Tree.ContainerRoot, c.Name, err)
+				errs = append(errs, err)
+				w.outOfSpace(c, err)
+				failed = true
 				continue
 			}
 			if res.Copied+res.Deleted == 0 {
@@ -161,6 +165,9 @@ func (w *worker) reconcile(ctx context.Context, containers []engine.Container) (
 			if rule.Trigger.Action.Restarts() {
 				restart = true
 			}
+		}
+		if !failed {
+			w.spaceAgain(c)
 		}
 	}
 	if !restart && w.bindChangedSinceStart(containers) {

@@ -58,6 +58,7 @@ type worker struct {
 	owners     map[string]filesync.Owner    // guarded by mu; resolved owners by container id
 	reported   map[string]bool              // guarded by mu; problems reported once, by key
 	restarts   map[string]restartWindow     // guarded by mu; devd's restarts by container id
+	full       map[string][]string          // guarded by mu; full targets by container id, until a sync succeeds
 	pending    plan.Work                    // guarded by mu
 	waiters    []chan error                 // guarded by mu; notified when the pending work is applied
 	restarting bool                         // guarded by mu; true while containers restart
@@ -66,6 +67,10 @@ type worker struct {
 	pausedBy   []func() bool                // guarded by mu; each reports whether a debugger holds the program
 	crash      crashState                   // guarded by mu
 	fileAPIs   map[string]*supervisor.Files // guarded by mu; by container id, nil when the engine copies
+
+	// retryMin and retryMax bound the delay before failed work is tried
+	// again. They are fixed at creation.
+	retryMin, retryMax time.Duration
 }
 
 // serviceState is the part of a service's state that survives a reload.
@@ -102,16 +107,18 @@ func newWorker(svc compose.Service, rules []plan.Rule, eng Engine, reg *registry
 		state = &serviceState{}
 	}
 	return &worker{
-		rules:   rules,
-		state:   state,
-		svc:     svc,
-		eng:     eng,
-		reg:     reg,
-		log:     log,
-		bus:     bus,
-		loop:    newLoopGuard(),
-		wake:    make(chan struct{}, 1),
-		pending: plan.Work{Service: svc.Name},
+		rules:    rules,
+		state:    state,
+		svc:      svc,
+		eng:      eng,
+		reg:      reg,
+		log:      log,
+		bus:      bus,
+		loop:     newLoopGuard(),
+		wake:     make(chan struct{}, 1),
+		pending:  plan.Work{Service: svc.Name},
+		retryMin: retryMinDelay,
+		retryMax: retryMaxDelay,
 	}
 }
 
@@ -226,7 +233,7 @@ func (w *worker) putBack(work plan.Work, waiters []chan error) {
 
 func (w *worker) run(ctx context.Context) {
 	var retry <-chan time.Time
-	delay := retryMinDelay
+	delay := w.retryMin
 	defer w.failWaiters(errStopped)
 
 	for {
@@ -248,7 +255,7 @@ func (w *worker) run(ctx context.Context) {
 		}
 		err := w.apply(ctx, work)
 		if err == nil {
-			delay = retryMinDelay
+			delay = w.retryMin
 			notify(waiters, nil)
 			continue
 		}
@@ -269,18 +276,20 @@ func (w *worker) run(ctx context.Context) {
 			// The registry pokes the worker when a container starts.
 			continue
 		}
-		w.recordError(err)
-		if delay == retryMinDelay {
+		switch {
+		case errors.Is(err, engine.ErrNoSpace):
+			// outOfSpace has reported it once for the whole episode.
+			w.log.Debug("changes not applied yet; retrying", "error", err, "retry_in", delay)
+		case delay == w.retryMin:
+			w.recordError(err)
 			w.log.Warn("changes not applied yet; retrying", "error", err, "retry_in", delay)
-		} else {
+		default:
 			// The first failure was reported; later ones differ only in delay.
+			w.recordError(err)
 			w.log.Debug("changes still not applied; retrying", "error", err, "retry_in", delay)
 		}
 		retry = time.After(delay)
-		delay *= 2
-		if delay > retryMaxDelay {
-			delay = retryMaxDelay
-		}
+		delay = min(2*delay, w.retryMax)
 	}
 }
 
@@ -382,7 +391,10 @@ func (w *worker) sync(ctx context.Context, containers []engine.Container, work p
 	var errs []error
 	for _, c := range containers {
 		start := time.Now()
-		w.publish(event.Event{Type: event.SyncStarted, Container: c.Name, Paths: work.Reasons})
+		if !w.isFull(c.ID) {
+			// A retry into a full container stays quiet until it succeeds.
+			w.publish(event.Event{Type: event.SyncStarted, Container: c.Name, Paths: work.Reasons})
+		}
 		changes := w.usableChanges(c, work.Changes)
 		if len(changes) == 0 {
 			continue
@@ -402,9 +414,12 @@ func (w *worker) sync(ctx context.Context, containers []engine.Container, work p
 		if err != nil {
 			err = fmt.Errorf("syncing %d paths to %s: %w", len(work.Changes), c.Name, err)
 			errs = append(errs, err)
-			w.publish(event.Event{Type: event.SyncFailed, Container: c.Name, Error: err.Error()})
+			if !w.outOfSpace(c, err) {
+				w.publish(event.Event{Type: event.SyncFailed, Container: c.Name, Error: err.Error()})
+			}
 			continue
 		}
+		w.spaceAgain(c)
 		elapsed := time.Since(start)
 		w.log.Info("synced", "container", c.Name, "copied", res.Copied, "deleted", res.Deleted,
 			"bytes", res.Bytes, "duration", elapsed.Round(time.Millisecond))

@@ -35,6 +35,11 @@ var (
 
 	// ErrNotRunning means the operation (an exec) needs a running container.
 	ErrNotRunning = errors.New("container is not running")
+
+	// ErrNoSpace means the file system that a copy writes to in the
+	// container is full (ENOSPC) or over a quota (EDQUOT). Freeing space
+	// there lets the same copy succeed.
+	ErrNoSpace = errors.New("no space left in the container")
 )
 
 // Client talks to one Docker engine with a negotiated API version.
@@ -148,12 +153,37 @@ func (c *Client) describe(ctx context.Context, id string) string {
 }
 
 // wrap adds "verb-ing container <id> (<name>)" to err, and ErrNotFound when
-// the engine reports that the container or path does not exist.
+// the engine reports that the container or path does not exist, or
+// ErrNoSpace when it reports a full file system.
 func (c *Client) wrap(ctx context.Context, verb, id string, err error) error {
-	if cerrdefs.IsNotFound(err) {
+	switch {
+	case cerrdefs.IsNotFound(err):
 		return fmt.Errorf("%s container %s: %w: %w", verb, c.describe(ctx, id), ErrNotFound, err)
+	case isNoSpace(err):
+		return fmt.Errorf("%s container %s: %w: %w", verb, c.describe(ctx, id), ErrNoSpace, err)
 	}
 	return fmt.Errorf("%s container %s: %w", verb, c.describe(ctx, id), err)
+}
+
+// noSpaceTexts are the C library's messages for ENOSPC and EDQUOT. The
+// engine reports a full file system only as text in a 500 response, such as
+// "Error response from daemon: Error processing tar file(exit status 1):
+// write /data/big: no space left on device" (Docker 20.10).
+var noSpaceTexts = []string{"no space left on device", "disk quota exceeded"}
+
+// isNoSpace reports whether an engine error message matches a full file
+// system in the container.
+func isNoSpace(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := strings.ToLower(err.Error())
+	for _, s := range noSpaceTexts {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // ShortID returns the 12-character form of a full container id, and any

@@ -29,3 +29,26 @@ func TestConnectRejectsBadHosts(t *testing.T) {
 		}
 	}
 }
+
+func TestIsNoSpace(t *testing.T) {
+	for _, tc := range []struct {
+		msg  string
+		want bool
+	}{
+		// The error of a copy into a full tmpfs volume (Docker 20.10).
+		{"Error response from daemon: Error processing tar file(exit status 1): write /data/big: no space left on device", true},
+		{"Error response from daemon: Error processing tar file(exit status 1): mkdir /data/sub: no space left on device", true},
+		{"Error response from daemon: Error processing tar file(exit status 1): write /srv/a: disk quota exceeded", true},
+		{"Error response from daemon: Error processing tar file(exit status 1): No Space Left On Device", true},
+		{"Error response from daemon: container rootfs is marked read-only", false},
+		{"Error response from daemon: Could not find the file /x in container c1", false},
+		{"write /data/big: file too large", false},
+	} {
+		if got := isNoSpace(errors.New(tc.msg)); got != tc.want {
+			t.Errorf("isNoSpace(%q) = %v, want %v", tc.msg, got, tc.want)
+		}
+	}
+	if isNoSpace(nil) {
+		t.Error("isNoSpace(nil) = true")
+	}
+}

@@ -207,7 +207,7 @@ func copyEntriesProgress(ctx context.Context, c Copier, id string, entries []Ent
 
 	if copyErr != nil {
 		// The engine's error names the container.
-		return w.stats, fmt.Errorf("copying %d entries: %w", len(entries), copyErr)
+		return w.stats, fmt.Errorf("copying %d entries: %w", len(entries), noSpace(entries, copyErr))
 	}
 	if w.err != nil {
 		return w.stats, fmt.Errorf("copying %d entries to container %s: %w", len(entries), engine.ShortID(id), w.err)

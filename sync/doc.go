@@ -65,6 +65,10 @@
 //   - The engine writes beneath tmpfs mounts, where the container does not
 //     see the files, and rejects every copy into a read-only root file
 //     system: CheckTarget reports both from the container's configuration.
+//   - A copy into a full file system fails part way and leaves the file it
+//     was writing cut short. The error is a NoSpaceError naming the tree's
+//     target. The same copy succeeds once there is room, because the engine
+//     replaces each file it extracts.
 //   - Reconcile reads the container's whole tree, ignored folders included:
 //     a large node_modules in the container is transferred, then skipped.
 //

@@ -27,6 +27,7 @@ import (
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 )
@@ -232,6 +233,7 @@ type ContainerOptions struct {
 
 	ReadOnly bool              // Compose read_only: a read-only root file system
 	Tmpfs    map[string]string // Compose tmpfs: destination to mount options
+	Mounts   []mount.Mount     // volumes and binds; anonymous volumes are removed with the container
 }
 
 // RunContainer creates and starts a container and returns its id. The
@@ -247,7 +249,7 @@ func (e *Env) RunContainer(opts ContainerOptions) string {
 	created, err := e.API.ContainerCreate(ctx,
 		&container.Config{Image: opts.Image, Cmd: opts.Cmd, Labels: opts.Labels, User: opts.User, Tty: opts.Tty},
 		&container.HostConfig{Init: &init, NetworkMode: container.NetworkMode(e.Network()),
-			ReadonlyRootfs: opts.ReadOnly, Tmpfs: opts.Tmpfs},
+			ReadonlyRootfs: opts.ReadOnly, Tmpfs: opts.Tmpfs, Mounts: opts.Mounts},
 		nil, nil, name)
 	if err != nil {
 		e.t.Fatalf("creating container %s: %v", name, err)
@@ -264,6 +266,17 @@ func (e *Env) RunContainer(opts ContainerOptions) string {
 		e.t.Fatalf("starting container %s: %v", name, err)
 	}
 	return created.ID
+}
+
+// SmallVolume returns an anonymous tmpfs volume of the local driver at dst,
+// limited to size ("64k"), for tests that fill it up. Unlike a tmpfs mount,
+// such a volume is mounted by the engine itself, so the archive API writes
+// into it. In Compose it is a volume with driver_opts type: tmpfs, device:
+// tmpfs and o: size=64k.
+func SmallVolume(dst, size string) mount.Mount {
+	return mount.Mount{Type: mount.TypeVolume, Target: dst, VolumeOptions: &mount.VolumeOptions{
+		DriverConfig: &mount.Driver{Name: "local", Options: map[string]string{"type": "tmpfs", "device": "tmpfs", "o": "size=" + size}},
+	}}
 }
 
 // Network returns the name of the Env's bridge network, creating it on first
