@@ -162,7 +162,8 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 
 // send sends one request and returns a 200 response, whose body the caller
 // closes. Any other response becomes an error carrying the supervisor's
-// message; a 404 from the file API wraps engine.ErrNotFound.
+// message. A 404 from the file API wraps engine.ErrNotFound, and a 507 (a
+// full file system) wraps engine.ErrNoSpace.
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, body io.Reader) (*http.Response, error) {
 	op := strings.TrimPrefix(path, "/")
 	u := url.URL{Scheme: "http", Host: "devd-supervisor", Path: path, RawQuery: query.Encode()}
@@ -186,6 +187,9 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	}
 	if resp.StatusCode == http.StatusNotFound && strings.HasPrefix(op, "files/") {
 		return nil, fmt.Errorf("asking the supervisor at %s to %s: %s: %w", c.socket, op, msg, engine.ErrNotFound)
+	}
+	if resp.StatusCode == http.StatusInsufficientStorage {
+		return nil, fmt.Errorf("asking the supervisor at %s to %s: %s: %w", c.socket, op, msg, engine.ErrNoSpace)
 	}
 	return nil, fmt.Errorf("asking the supervisor at %s to %s: %s: %s", c.socket, op, resp.Status, msg)
 }

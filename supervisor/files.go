@@ -177,6 +177,8 @@ func fileStatus(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, engine.ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return http.StatusInsufficientStorage
 	}
 	return 0
 }

@@ -3,14 +3,24 @@ package supervisor
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/devdtool/devd/engine"
+	filesync "github.com/devdtool/devd/sync"
 )
 
 // fileRequest sends one request to a handler with the file API, as a peer
@@ -128,4 +138,87 @@ func TestFileAPI(t *testing.T) {
 			t.Errorf("file API without sync roots: status %d, want 404", rec.Code)
 		}
 	})
+}
+
+// serveOnSocket serves h on a Unix socket in a temporary folder and returns
+// a client for it.
+func serveOnSocket(t *testing.T, h http.Handler) *Client {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+		uid, err := peerUID(c)
+		return withPeer(ctx, uid, err == nil)
+	}}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return NewSocketClient(sock)
+}
+
+func TestFilesClientErrors(t *testing.T) {
+	full := fmt.Errorf("extracting /app/big: %w", &fs.PathError{Op: "write", Path: "/app/big", Err: syscall.ENOSPC})
+	if got := fileStatus(full); got != http.StatusInsufficientStorage {
+		t.Errorf("status for a full file system = %d, want 507", got)
+	}
+
+	client := serveOnSocket(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/files/extract":
+			writeError(w, full)
+		case "/files/stat":
+			writeError(w, fmt.Errorf("statting /app/x: %w", engine.ErrNotFound))
+		default:
+			writeError(w, fmt.Errorf("%w: nothing here", errForbidden))
+		}
+	}))
+	ctx := context.Background()
+	if _, err := client.Extract(ctx, bytes.NewReader(nil)); !errors.Is(err, engine.ErrNoSpace) {
+		t.Errorf("extract into a full file system: %v, want engine.ErrNoSpace", err)
+	}
+	if _, err := client.StatPath(ctx, "/app/x"); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("stat of a missing path: %v, want engine.ErrNotFound", err)
+	}
+	if err := client.Remove(ctx, "/app", []string{"/app/x"}); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("rejected remove: %v, want the 403 in the error", err)
+	}
+}
+
+func TestFilesClientRoundTrip(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "app")
+	api := &fileAPI{roots: []string{root}, allowed: func(uid uint32) bool { return uid == uint32(os.Getuid()) }}
+	client := serveOnSocket(t, newHandler(&fakeController{}, api))
+	f := &Files{Client: client, Roots: []string{root}}
+	ctx := context.Background()
+
+	name := strings.TrimPrefix(filepath.Join(root, "src", "a.js"), "/")
+	if err := f.CopyToContainer(ctx, "c1", "/", bytes.NewReader(oneFileTar(t, name, "round trip"))); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.StatPath(ctx, "c1", filepath.Join(root, "src", "a.js"))
+	if err != nil || st.Size != int64(len("round trip")) {
+		t.Errorf("stat = %+v, %v", st, err)
+	}
+	rc, err := f.CopyFromContainer(ctx, "c1", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(rc)
+	rc.Close()
+	if !strings.Contains(string(data), "round trip") {
+		t.Error("the archive of the root does not contain the file")
+	}
+	if err := f.RemovePaths(ctx, "c1", root, []string{filepath.Join(root, "src")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "src")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("src still there after remove: %v", err)
+	}
+
+	_ = os.Remove(filepath.Join(filepath.Dir(client.socket), "s.sock"))
+	if err := f.RemovePaths(ctx, "c1", root, []string{filepath.Join(root, "x")}); !errors.Is(err, filesync.ErrNeedsRunning) {
+		t.Errorf("remove with no supervisor listening: %v, want ErrNeedsRunning", err)
+	}
 }
