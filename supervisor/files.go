@@ -70,7 +70,8 @@ func withPeer(ctx context.Context, uid uint32, ok bool) context.Context {
 //	POST /files/extract   tar body, as WriteTar builds it; returns counts
 //	GET  /files/stat      ?path=P; a trailing slash follows a final link
 //	GET  /files/archive   ?path=P; the tar of P named from its base name
-//	POST /files/remove    {"root": R, "paths": [...]} removes paths under R
+//	POST /files/remove    {"root": R, "paths": [...]} removes paths under R,
+//	                      which is a sync root or lies under one
 func (f *fileAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /files/extract", f.guard(func(w http.ResponseWriter, r *http.Request) {
 		stats, err := filesync.Extract(r.Body, f.roots)
@@ -114,8 +115,8 @@ func (f *fileAPI) register(mux *http.ServeMux) {
 			writeError(w, fmt.Errorf("%w: reading the remove request: %w", errBadRequest, err))
 			return
 		}
-		if !f.isRoot(req.Root) {
-			writeError(w, fmt.Errorf("%w: %s is not a synced folder", errForbidden, req.Root))
+		if path.Clean(req.Root) != req.Root || !underRoots(f.roots, req.Root) {
+			writeError(w, fmt.Errorf("%w: %s is not in a synced folder", errForbidden, req.Root))
 			return
 		}
 		if err := filesync.RemoveAll(req.Root, req.Paths); err != nil {
@@ -158,15 +159,6 @@ func (f *fileAPI) rootList() []string {
 		return nil
 	}
 	return slices.Clone(f.roots)
-}
-
-func (f *fileAPI) isRoot(p string) bool {
-	for _, root := range f.roots {
-		if p == root {
-			return true
-		}
-	}
-	return false
 }
 
 // fileStatus maps a file API error to its HTTP status, or 0 when it is not

@@ -85,7 +85,8 @@ func TestConvergenceLocal(t *testing.T) {
 				}
 			}()
 			croot := filepath.Join(t.TempDir(), "ctr", "app")
-			runConvergenceWith(t, localFiles{roots: []string{croot}}, "local", croot, localOwner(), seed)
+			local := localFiles{roots: []string{croot}}
+			runConvergenceWith(t, local, local, "local", croot, localOwner(), seed)
 		})
 	}
 }

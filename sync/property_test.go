@@ -80,12 +80,13 @@ func TestConvergence(t *testing.T) {
 }
 
 func runConvergence(t *testing.T, env *enginetest.Env, id string, seed uint64) {
-	runConvergenceWith(t, env.Engine, id, fmt.Sprintf("/srv/seed-%d", seed), filesync.Owner{UID: 1000, GID: 1000}, seed)
+	runConvergenceWith(t, env.Engine, env.Engine, id, fmt.Sprintf("/srv/seed-%d", seed), filesync.Owner{UID: 1000, GID: 1000}, seed)
 }
 
 // runConvergenceWith runs the random operations of one seed against the
-// container reached through c, syncing to croot in it with owner.
-func runConvergenceWith(t *testing.T, c filesync.Reconciler, id, croot string, owner filesync.Owner, seed uint64) {
+// container reached through c, syncing to croot in it with owner, and
+// compares the container with the host through verify.
+func runConvergenceWith(t *testing.T, c filesync.Reconciler, verify filesync.Reader, id, croot string, owner filesync.Owner, seed uint64) {
 	base := t.TempDir()
 	root := filepath.Join(base, "tree")
 	if err := os.Mkdir(root, 0o755); err != nil {
@@ -103,7 +104,7 @@ func runConvergenceWith(t *testing.T, c filesync.Reconciler, id, croot string, o
 	check := func(when string) {
 		t.Helper()
 		host := hostSnapshot(t, root, skip, owner)
-		if diffs := diffSnapshots(host.nodes, containerSnapshot(t, c, id, tree, host)); len(diffs) > 0 {
+		if diffs := diffSnapshots(host.nodes, containerSnapshot(t, verify, id, tree, host)); len(diffs) > 0 {
 			t.Fatalf("%s: container differs from the host:\n%s\nlast operations:\n%s", when, strings.Join(diffs, "\n"), g.recent())
 		}
 	}
