@@ -88,9 +88,11 @@ func Apply(ctx context.Context, c Copier, containerID string, changes []Change, 
 	}
 
 	deletes = dropIgnoredDeletes(ctx, c, containerID, deletes)
+	deletes, absent := dropAbsentDeletes(ctx, c, containerID, deletes)
+	res.Deleted = absent
 	if len(deletes) > 0 {
 		n, err := removePaths(ctx, c, containerID, deletes)
-		res.Deleted = n
+		res.Deleted += n
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -131,6 +133,37 @@ func dropIgnoredDeletes(ctx context.Context, c Copier, id string, deletes []Dele
 		}
 	}
 	return out
+}
+
+// maxDeleteProbes bounds the deletes that dropAbsentDeletes stats. A larger
+// batch runs its delete command without them.
+const maxDeleteProbes = 16
+
+// dropAbsentDeletes leaves out the deletes whose path the container does
+// not have, and returns how many it left out. An editor's temporary file,
+// created and renamed away between two batches, is such a path: a stat
+// through the engine costs less than the exec of rm. Without a Stater, or
+// with a Remover, whose deletes are cheap, nothing is left out.
+func dropAbsentDeletes(ctx context.Context, c Copier, id string, deletes []Delete) ([]Delete, int) {
+	st, canStat := c.(Stater)
+	_, canRemove := c.(Remover)
+	if !canStat || canRemove || len(deletes) == 0 || len(deletes) > maxDeleteProbes {
+		return deletes, 0
+	}
+	entries := make([]Entry, len(deletes))
+	for i, d := range deletes {
+		entries[i] = Entry{Tree: d.Tree, ContainerPath: d.Path}
+	}
+	results := probe(ctx, st, id, entries)
+	var kept []Delete
+	for i, d := range deletes {
+		// Any other error (a parent that is a file, an engine failure)
+		// leaves the delete to rm, which handles it.
+		if !errors.Is(results[i].err, engine.ErrNotFound) {
+			kept = append(kept, d)
+		}
+	}
+	return kept, len(deletes) - len(kept)
 }
 
 // copyBatch sends the entries as one archive. When the engine rejects it

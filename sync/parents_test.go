@@ -243,7 +243,7 @@ func TestApplyReportsBrokenTargetAndKeepsTheRest(t *testing.T) {
 	makeFile(t, filepath.Join(other, "b.js"), "b", 0o644)
 	broken := &Tree{HostRoot: root, ContainerRoot: "/app/src"}
 	fine := &Tree{HostRoot: other, ContainerRoot: "/srv"}
-	c := &statCopier{paths: map[string]fs.FileMode{"/app": folder, "/app/src": 0o644, "/srv": folder}}
+	c := &statCopier{paths: map[string]fs.FileMode{"/app": folder, "/app/src": 0o644, "/srv": folder, "/srv/gone.js": 0o644}}
 
 	res, err := Apply(context.Background(), c, "c1", []Change{
 		{Tree: broken, HostPath: filepath.Join(root, "a.js")},
@@ -259,6 +259,33 @@ func TestApplyReportsBrokenTargetAndKeepsTheRest(t *testing.T) {
 	}
 	if want := [][]string{{"rm", "-rf", "--", "/srv/gone.js"}}; !reflect.DeepEqual(c.execs, want) {
 		t.Errorf("execs = %q, want %q", c.execs, want)
+	}
+}
+
+func TestApplySkipsAbsentDeletes(t *testing.T) {
+	root := t.TempDir()
+	makeFile(t, filepath.Join(root, "message.js"), "m", 0o644)
+	tree := &Tree{HostRoot: root, ContainerRoot: "/app"}
+	c := &statCopier{paths: map[string]fs.FileMode{"/app": folder, "/app/message.js": 0o644, "/app/old.js": 0o644}}
+	change := func(name string) Change { return Change{Tree: tree, HostPath: filepath.Join(root, name)} }
+
+	// An atomic save: the temporary file never reached the container.
+	res, err := Apply(context.Background(), c, "c1", []Change{change("message.js"), change(".message.js.tmp")}, Owner{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.execs) != 0 {
+		t.Errorf("execs = %q, want none for a path the container lacks", c.execs)
+	}
+	if res.Deleted != 1 {
+		t.Errorf("deleted = %d, want the absent path counted", res.Deleted)
+	}
+
+	if _, err := Apply(context.Background(), c, "c1", []Change{change("old.js"), change("never.js")}, Owner{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := [][]string{{"rm", "-rf", "--", "/app/old.js"}}; !reflect.DeepEqual(c.execs, want) {
+		t.Errorf("execs = %q, want rm of the present path only", c.execs)
 	}
 }
 
