@@ -33,6 +33,10 @@ import (
 const (
 	toolDevd         = "devd"
 	toolComposeWatch = "compose-watch"
+	// toolDevdUp runs devd up, which recreates the service with devd's
+	// supervisor and copies through it. It leaves the supervised
+	// container behind, so the stack is started again after it.
+	toolDevdUp = "devd-up"
 )
 
 // options are the command-line settings.
@@ -58,7 +62,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "checkouts back and forth per tool (each round is two checkouts)")
 	flag.DurationVar(&o.poll, "poll", 100*time.Millisecond, "interval between two reads of the container's files")
 	flag.DurationVar(&o.timeout, "timeout", 3*time.Minute, "longest wait for one checkout to reach the container")
-	flag.StringVar(&tools, "tools", toolDevd+","+toolComposeWatch, "tools to measure, in this order")
+	flag.StringVar(&tools, "tools", toolDevd+","+toolComposeWatch+","+toolDevdUp, "tools to measure, in this order")
 	flag.StringVar(&o.devd, "devd", "", "devd binary to run (default: build ./cmd/devd with CGO_ENABLED=0)")
 	flag.StringVar(&o.devdLevel, "devd-log-level", "info", "devd's log level; with -v, debug shows each batch and its wait")
 	flag.StringVar(&o.nodeImage, "node-image", os.Getenv("DEVD_NODE_IMAGE"), "Node.js base image (default: $DEVD_NODE_IMAGE, else scripts/node-image.sh)")
@@ -68,11 +72,11 @@ func main() {
 
 	for _, t := range strings.Split(tools, ",") {
 		switch t = strings.TrimSpace(t); t {
-		case toolDevd, toolComposeWatch:
+		case toolDevd, toolComposeWatch, toolDevdUp:
 			o.tools = append(o.tools, t)
 		case "":
 		default:
-			fmt.Fprintf(os.Stderr, "checkout-bench: unknown tool %q in -tools; use %s or %s\n", t, toolDevd, toolComposeWatch)
+			fmt.Fprintf(os.Stderr, "checkout-bench: unknown tool %q in -tools; use %s, %s or %s\n", t, toolDevd, toolComposeWatch, toolDevdUp)
 			os.Exit(2)
 		}
 	}
@@ -115,7 +119,7 @@ func run(ctx context.Context, o options) error {
 	} else {
 		defer os.RemoveAll(tmp)
 	}
-	if o.devd == "" && contains(o.tools, toolDevd) {
+	if o.devd == "" && (contains(o.tools, toolDevd) || contains(o.tools, toolDevdUp)) {
 		if o.devd, err = buildDevd(ctx, root, tmp); err != nil {
 			return err
 		}

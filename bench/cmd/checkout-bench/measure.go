@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 )
 
@@ -37,17 +38,27 @@ type sample struct {
 // measureTool runs a tool on the stack, lets it settle, and checks the
 // branches out 2*o.rounds times, alternating.
 func measureTool(ctx context.Context, s *stack, tool string, o options) ([]sample, error) {
-	id, err := s.containerID(ctx)
-	if err != nil {
-		return nil, err
-	}
 	progress(o, "starting %s", tool)
 	p, err := startTool(s, tool, o)
 	if err != nil {
 		return nil, err
 	}
 	defer p.stop()
+	if tool == toolDevdUp {
+		// The next tool gets the stack as docker compose up starts it.
+		defer func() {
+			p.stop()
+			if err := s.up(ctx); err != nil {
+				fmt.Fprintln(os.Stderr, "checkout-bench: starting the stack again after devd up:", err)
+			}
+		}()
+	}
 	if err := p.waitReady(ctx); err != nil {
+		return nil, err
+	}
+	// devd up recreates the container, so its id is read once the tool runs.
+	id, err := s.containerID(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if err := waitQuiet(ctx, s, id, s.branch, o.timeout); err != nil {

@@ -12,6 +12,7 @@ import (
 var toolTitle = map[string]string{
 	toolDevd:         "devd",
 	toolComposeWatch: "compose watch",
+	toolDevdUp:       "devd up",
 }
 
 // summary holds the statistics of one tool's samples.
@@ -96,12 +97,15 @@ func printReport(w io.Writer, m machine, o options, results map[string][]sample)
 			ms(s.convergedMedian), ms(s.convergedMin), ms(s.convergedMax), ms(s.servedMedian), ms(median(s.checkout)))
 	}
 
-	d, okD := sums[toolDevd]
 	c, okC := sums[toolComposeWatch]
-	if okD && okC && d.convergedMedian > 0 && d.servedMedian > 0 {
-		fmt.Fprintf(w, "\nCompose watch / devd, medians: files equal %.1fx (%s / %s ms), new message %.1fx (%s / %s ms)\n",
-			float64(c.convergedMedian)/float64(d.convergedMedian), ms(c.convergedMedian), ms(d.convergedMedian),
-			float64(c.servedMedian)/float64(d.servedMedian), ms(c.servedMedian), ms(d.servedMedian))
+	for _, tool := range []string{toolDevd, toolDevdUp} {
+		d, okD := sums[tool]
+		if okD && okC && d.convergedMedian > 0 && d.servedMedian > 0 {
+			fmt.Fprintf(w, "\nCompose watch / %s, medians: files equal %.1fx (%s / %s ms), new message %.1fx (%s / %s ms)\n",
+				toolTitle[tool],
+				float64(c.convergedMedian)/float64(d.convergedMedian), ms(c.convergedMedian), ms(d.convergedMedian),
+				float64(c.servedMedian)/float64(d.servedMedian), ms(c.servedMedian), ms(d.servedMedian))
+		}
 	}
 	fmt.Fprintln(w, "\nTimes in milliseconds from the start of git checkout.", strings.TrimSpace(`
 A file time is seen up to one poll interval plus one digest read late.`))

@@ -44,6 +44,10 @@ func startTool(s *stack, tool string, o options) (*toolProcess, error) {
 		// --no-output: the services' output is not what is measured.
 		args = []string{o.devd, "--log-json", "--log-level", o.devdLevel, "--no-output", "notification"}
 		ready = devdReady
+	case toolDevdUp:
+		// --no-build: the images were built when the stack came up.
+		args = []string{o.devd, "up", "--no-build", "--log-json", "--log-level", o.devdLevel, "--no-output", "notification"}
+		ready = devdReady
 	case toolComposeWatch:
 		args = []string{"docker", "compose", "watch", "--no-up", "notification"}
 		ready = func(line string) bool { return strings.Contains(line, "Watch enabled") }
