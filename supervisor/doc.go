@@ -28,6 +28,18 @@
 //     folders are shared with it over a file-sharing protocol that does not
 //     carry Unix socket connections (not tested here).
 //
+// # File API
+//
+// With --sync-root, a supervisor that runs as root also serves requests
+// that copy a tar stream into those folders, stat and read paths in them,
+// and delete paths under them (see [Files]). devd then reaches synced files
+// without the engine's archive API. Writes go through an os.Root opened at
+// the folder, so no link leads them out. Because the socket file is
+// world-writable, these requests are served only to root and to the owner
+// of the control folder, the host user who runs devd, as SO_PEERCRED
+// reports them; a container process that runs under that same uid is
+// served too.
+//
 // # Why the socket file is world-writable
 //
 // The container's process may run under any uid, and devd on the host runs
