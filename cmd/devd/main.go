@@ -22,6 +22,7 @@ import (
 	"github.com/devdtool/devd/control"
 	"github.com/devdtool/devd/daemon"
 	"github.com/devdtool/devd/engine"
+	"github.com/devdtool/devd/watch"
 	"github.com/spf13/cobra"
 )
 
@@ -32,6 +33,22 @@ const (
 	exitUsage       = 2 // invalid command line or Compose configuration
 	exitUnreachable = 3 // the Docker engine did not answer at start
 )
+
+// minQuiet is the shortest --quiet period: below it, one save that an
+// editor writes in several steps would more often make two batches.
+const minQuiet = 5 * time.Millisecond
+
+// parseQuiet reads --quiet; empty means the default (zero).
+func parseQuiet(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < minQuiet || d > watch.DefaultMaxWait {
+		return 0, fmt.Errorf("invalid --quiet (or DEVD_QUIET) %q: use a duration from %s to %s, such as 20ms", s, minQuiet, watch.DefaultMaxWait)
+	}
+	return d, nil
+}
 
 // minPoll is the shortest --poll interval: scanning a large tree more often
 // costs more CPU than it saves in latency.
@@ -100,6 +117,7 @@ type rootOptions struct {
 	noOutput   bool
 	dashboard  string
 	poll       time.Duration
+	quiet      string // a duration; parsed in runDaemonWithProject so DEVD_QUIET errors name the variable too
 
 	// logLevelSet is true when --log-level or DEVD_LOG_LEVEL chose a level.
 	logLevelSet bool
@@ -148,6 +166,7 @@ folder. With SERVICE names, devd supervises only those services.`,
 	flags.BoolVar(&opts.noOutput, "no-output", false, "show only devd's own messages, not the services' output")
 	flags.StringVar(&opts.dashboard, "dashboard", os.Getenv("DEVD_DASHBOARD"), "serve the web dashboard on this loopback address, for example 127.0.0.1:7979 (also DEVD_DASHBOARD)")
 	flags.Lookup("dashboard").NoOptDefVal = defaultDashboard
+	flags.StringVar(&opts.quiet, "quiet", os.Getenv("DEVD_QUIET"), fmt.Sprintf("how long no file event must come before devd acts on a batch, from %s to %s (also DEVD_QUIET; default %s)", minQuiet, watch.DefaultMaxWait, watch.DefaultQuiet))
 	flags.DurationVar(&opts.poll, "poll", 0, "scan watched folders at this interval (at least 100ms) instead of waiting for file system events, for NFS, SMB, FUSE or WSL2's /mnt/c; x-devd.poll of a service wins")
 
 	cmd.AddCommand(newVersionCommand(stdout))
@@ -215,6 +234,10 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 	if opts.poll != 0 && opts.poll < minPoll {
 		return &exitError{code: exitUsage, err: fmt.Errorf("invalid --poll %s: use 0 for file system events or at least %s", opts.poll, minPoll)}
 	}
+	quiet, err := parseQuiet(opts.quiet)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
 
 	// One devd per project: the control socket is also the lock.
 	controlLn, closeControl, err := control.Listen(project.Name)
@@ -254,6 +277,7 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 		EngineHost: endpoint.Host,
 		Dashboard:  dashboardURL,
 		Poll:       opts.poll,
+		Quiet:      quiet,
 	}, project, eng)
 
 	stopTerminal := startTerminal(d.Events(), console, log, opts)

@@ -141,6 +141,20 @@ func TestBadInputExitsWithMessage(t *testing.T) {
 			want:    []string{"--poll 10ms", "100ms"},
 		},
 		{
+			name:    "quiet period too long",
+			compose: validCompose,
+			args:    []string{"--quiet", "2s"},
+			code:    exitUsage,
+			want:    []string{`--quiet (or DEVD_QUIET) "2s"`, "5ms", "1s"},
+		},
+		{
+			name:    "quiet period not a duration",
+			compose: validCompose,
+			args:    []string{"--quiet", "fast"},
+			code:    exitUsage,
+			want:    []string{`"fast"`, "such as 20ms"},
+		},
+		{
 			name:    "unknown flag",
 			compose: validCompose,
 			args:    []string{"--frobnicate"},
