@@ -51,11 +51,11 @@ func devdBinary(t testing.TB) []byte {
 	return devdBuild.bin
 }
 
-// TestConvergenceThroughSupervisor runs the random operations of
-// TestConvergence through the file API of devd's real supervisor, in a
-// container that has no rm, and checks the result through the engine.
-func TestConvergenceThroughSupervisor(t *testing.T) {
-	env := enginetest.New(t)
+// supervisedContainer runs devd's real supervisor in a busybox container
+// without rm, serving the file API for root, and returns the container's
+// id and the file access through the supervisor.
+func supervisedContainer(t *testing.T, env *enginetest.Env, root string) (string, *supervisor.Files) {
+	t.Helper()
 	image := env.BusyboxImageWith(enginetest.ImageOptions{
 		Name:  "supervised",
 		Shell: "rm /bin/rm",
@@ -68,7 +68,7 @@ func TestConvergenceThroughSupervisor(t *testing.T) {
 	id := env.RunContainer(enginetest.ContainerOptions{
 		Name:   "supervised",
 		Image:  image,
-		Cmd:    []string{supervisor.BinaryPath, "supervise", "--sync-root", "/srv", "--", "sleep", "3600"},
+		Cmd:    []string{supervisor.BinaryPath, "supervise", "--sync-root", root, "--", "sleep", "3600"},
 		Mounts: []mount.Mount{{Type: mount.TypeBind, Source: control, Target: supervisor.ControlDir}},
 	})
 	client := supervisor.NewSocketClient(filepath.Join(control, id[:12]+".sock"))
@@ -87,10 +87,18 @@ func TestConvergenceThroughSupervisor(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if !st.Files || len(st.SyncRoots) != 1 || st.SyncRoots[0] != "/srv" {
-		t.Fatalf("supervisor status = %+v, want the file API on for /srv", st)
+	if !st.Files || len(st.SyncRoots) != 1 || st.SyncRoots[0] != root {
+		t.Fatalf("supervisor status = %+v, want the file API on for %s", st, root)
 	}
-	files := &supervisor.Files{Engine: env.Engine, Client: client, Roots: st.SyncRoots}
+	return id, &supervisor.Files{Engine: env.Engine, Client: client, Roots: st.SyncRoots}
+}
+
+// TestConvergenceThroughSupervisor runs the random operations of
+// TestConvergence through the file API of devd's real supervisor, in a
+// container that has no rm, and checks the result through the engine.
+func TestConvergenceThroughSupervisor(t *testing.T) {
+	env := enginetest.New(t)
+	id, files := supervisedContainer(t, env, "/srv")
 
 	seeds := []uint64{*seedFlag}
 	if *seedFlag == 0 {

@@ -24,7 +24,8 @@ const (
 // TestTimingReconcileAgainstDockerCp times Reconcile of 10,000 small files
 // into a container that lacks them against `docker cp` of the same folder.
 // Both run from the host in the same test, and the medians and their ratio
-// are logged. Then it times Reconcile of the equal tree. It runs with
+// are logged. Then it times Reconcile of the equal tree, and Reconcile
+// through devd's supervisor into another container. It runs with
 // -sync.timing:
 //
 //	go test ./sync/ -run TestTimingReconcileAgainstDockerCp -sync.timing -v
@@ -78,6 +79,22 @@ func TestTimingReconcileAgainstDockerCp(t *testing.T) {
 		}
 	}
 
+	// The same copy through devd's supervisor, as under devd up.
+	sid, files := supervisedContainer(t, env, "/bench")
+	var supervised []time.Duration
+	for i := range timingRuns {
+		tree := &filesync.Tree{HostRoot: root, ContainerRoot: fmt.Sprintf("/bench/devd-%d", i)}
+		start := time.Now()
+		res, err := filesync.Reconcile(context.Background(), files, sid, tree, owner, nil)
+		supervised = append(supervised, time.Since(start))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := timingFiles + timingFiles/100 + 1; res.Copied != want {
+			t.Fatalf("Reconcile through the supervisor copied %d entries, want %d", res.Copied, want)
+		}
+	}
+
 	median := func(d []time.Duration) time.Duration {
 		s := slices.Sorted(slices.Values(d))
 		return s[len(s)/2]
@@ -86,5 +103,7 @@ func TestTimingReconcileAgainstDockerCp(t *testing.T) {
 	t.Logf("Reconcile:  %v (runs %v)", median(devd).Round(time.Millisecond), devd)
 	t.Logf("docker cp:  %v (runs %v)", median(cp).Round(time.Millisecond), cp)
 	t.Logf("ratio Reconcile / docker cp: %.2f", float64(median(devd))/float64(median(cp)))
+	t.Logf("Reconcile through the supervisor: %v (runs %v)", median(supervised).Round(time.Millisecond), supervised)
+	t.Logf("ratio Reconcile through the supervisor / docker cp: %.2f", float64(median(supervised))/float64(median(cp)))
 	t.Logf("Reconcile of the equal tree (reads and hashes both sides): %v (runs %v)", median(again).Round(time.Millisecond), again)
 }
