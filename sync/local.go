@@ -37,10 +37,10 @@ type ExtractStats struct {
 //
 // A missing root folder is created with its parents. A root that is a link
 // or not a folder is rejected. An entry replaces a path of another type. A
-// file is written to a temporary name in its folder and renamed over the
-// old path, so readers see the old or the new content, never a part. Owners,
-// modes and modification times come from the headers; a link's time is
-// left as it is created.
+// file that replaces a path is written to a temporary name in its folder and
+// renamed over it, so readers see the old or the new content, never a part;
+// a new file is written in place. Owners, modes and modification times come
+// from the headers; a link's time is left as it is created.
 //
 // A rejected or failed entry does not stop the others: the error joins
 // them. A broken stream stops the extraction.
@@ -195,11 +195,16 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 	if err := rt.MkdirAll(path.Dir(rel), 0o755); err != nil {
 		return 0, err
 	}
-	tmp, err := tempName(rel)
-	if err != nil {
-		return 0, err
+	// A new file is written in place, which saves a rename. O_EXCL fails
+	// on any existing path, a link included, so nothing is followed.
+	name := rel
+	f, err := rt.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		if name, err = tempName(rel); err != nil {
+			return 0, err
+		}
+		f, err = rt.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	}
-	f, err := rt.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return 0, err
 	}
@@ -215,13 +220,17 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 		err = cerr
 	}
 	if err == nil {
-		err = rt.Chtimes(tmp, hdr.ModTime, hdr.ModTime)
+		err = rt.Chtimes(name, hdr.ModTime, hdr.ModTime)
 	}
-	if err == nil {
-		err = replace(rt, tmp, rel)
+	if err == nil && name != rel {
+		err = replace(rt, name, rel)
 	}
 	if err != nil {
-		_ = rt.Remove(tmp)
+		// A new file cut short stays, as the engine leaves one: the retry
+		// that follows replaces it.
+		if name != rel {
+			_ = rt.Remove(name)
+		}
 		return n, err
 	}
 	return n, nil

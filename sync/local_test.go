@@ -181,7 +181,23 @@ func TestExtractReplacesTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if err := os.Symlink(filepath.Join(base, "not-yet.txt"), filepath.Join(root, "dangling")); err != nil {
+		t.Fatal(err)
+	}
+
 	owner := localOwner()
+	if _, err := filesync.Extract(tarOf(t,
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(filepath.Join(root, "dangling")), Mode: 0o644, Linkname: "file now"},
+	), []string{root}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(base, "not-yet.txt")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("writing over a dangling link created its target: %v", err)
+	}
+	if info, err := os.Lstat(filepath.Join(root, "dangling")); err != nil || !info.Mode().IsRegular() {
+		t.Errorf("dangling = %v, %v; want a file in place of the link", info, err)
+	}
+
 	stats, err := filesync.Extract(tarOf(t,
 		&tar.Header{Typeflag: tar.TypeReg, Name: relName(filepath.Join(root, "was-dir")), Mode: 0o640, Linkname: "now a file", Uid: owner.UID, Gid: owner.GID},
 		&tar.Header{Typeflag: tar.TypeDir, Name: relName(filepath.Join(root, "was-file")) + "/", Mode: 0o750, Uid: owner.UID, Gid: owner.GID},
