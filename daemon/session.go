@@ -34,7 +34,22 @@ type session struct {
 	proxies []proxyInfo // fixed after start
 	output  *outputFollower
 	ctx     context.Context // the session's context, for work started by callbacks
+
+	// held are the restarts, builds and commands of batches that came
+	// while events kept coming, by service; their copies went ahead. Used
+	// by run's goroutine only.
+	held map[string]*heldWork
 }
+
+// heldWork is work held back until the events settle.
+type heldWork struct {
+	work  plan.Work
+	since time.Time
+}
+
+// maxHold bounds how long a restart waits for the events to settle, so
+// that a tool writing without pause does not hold back a save's restart.
+const maxHold = time.Second
 
 // errStopped ends a session when the daemon shuts down.
 var errStopped = errors.New("stopped")
@@ -191,9 +206,22 @@ func (s *session) handle(ctx context.Context, batch watch.Batch, configFiles []s
 	}
 
 	for _, work := range plan.Make(batch.Paths, s.rules, s.project.WorkingDir, batch.First) {
+		if !batch.Settled {
+			// Events keep coming, as in a git checkout: copy now, and
+			// restart once, when they stop.
+			copies, actions := work.Split()
+			if !actions.Empty() {
+				s.hold(actions, batch.First)
+				work = copies
+			}
+		}
+		if work.Empty() {
+			continue
+		}
 		s.log.Debug("work", "service", work.Service, "path_count", work.PathCount, "change_count", len(work.Changes), "restart", work.Restart)
 		s.workers[work.Service].add(work)
 	}
+	s.releaseHeld(batch.Settled)
 
 	if len(changedConfig) == 0 {
 		return nil
@@ -241,10 +269,45 @@ func (s *session) containersChanged(ev *engine.Event) {
 	}
 }
 
+// hold keeps actions until the events settle.
+func (s *session) hold(actions plan.Work, first time.Time) {
+	if s.held == nil {
+		s.held = make(map[string]*heldWork)
+	}
+	h, ok := s.held[actions.Service]
+	if !ok {
+		h = &heldWork{work: plan.Work{Service: actions.Service}, since: time.Now()}
+		if !first.IsZero() {
+			h.since = first
+		}
+		s.held[actions.Service] = h
+	}
+	h.work.Merge(actions)
+}
+
+// releaseHeld hands the held work to the workers: all of it once the events
+// settled, and otherwise what has waited for maxHold.
+func (s *session) releaseHeld(settled bool) {
+	for name, h := range s.held {
+		if !settled && time.Since(h.since) < maxHold {
+			continue
+		}
+		delete(s.held, name)
+		s.log.Debug("work", "service", name, "path_count", h.work.PathCount, "restart", h.work.Restart, "held_for", time.Since(h.since).Round(time.Millisecond))
+		s.workers[name].add(h.work)
+	}
+}
+
 func (s *session) pending() []plan.Work {
 	var out []plan.Work
 	for _, w := range s.workers {
-		if p := w.Pending(); !p.Empty() {
+		// A fresh Work, so that merging shares nothing with the worker's.
+		p := plan.Work{Service: w.svc.Name}
+		p.Merge(w.Pending())
+		if h := s.held[w.svc.Name]; h != nil {
+			p.Merge(h.work)
+		}
+		if !p.Empty() {
 			out = append(out, p)
 		}
 	}

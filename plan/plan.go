@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -172,6 +174,29 @@ func (w *Work) Merge(later Work) {
 			w.Reasons = append(w.Reasons, r)
 		}
 	}
+}
+
+// Split separates what the work copies from what it does once the copies
+// are in: copies holds the changes and the reconciliation, and actions the
+// restart, build, rebuild and commands, with the work's reasons and path
+// count, so that a restart held back still names what caused it. Rebuild
+// work recreates the containers, which makes copies moot: all of it goes to
+// actions.
+func (w Work) Split() (copies, actions Work) {
+	if w.Rebuild {
+		return Work{Service: w.Service}, w
+	}
+	copies = w
+	copies.Restart, copies.Build, copies.Execs = false, false, nil
+	actions = Work{
+		Service: w.Service, Restart: w.Restart, Build: w.Build, Execs: w.Execs,
+		Reasons: slices.Clone(w.Reasons), PathCount: w.PathCount, Requested: w.Requested, First: w.First,
+		seen: maps.Clone(w.seen),
+	}
+	if !actions.Restart && !actions.Build && len(actions.Execs) == 0 {
+		return copies, Work{Service: w.Service}
+	}
+	return copies, actions
 }
 
 // Empty reports whether the work requests nothing.

@@ -204,6 +204,41 @@ func TestMergeRevivedMark(t *testing.T) {
 	}
 }
 
+func TestSplitWork(t *testing.T) {
+	rules, err := Compile(testServices())
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := Make([]string{"/p/notification/a.js"}, rules, "/p", time.Time{})[0]
+	if !work.Restart || len(work.Changes) == 0 {
+		t.Fatalf("test work %+v should copy and restart", work)
+	}
+
+	copies, actions := work.Split()
+	if copies.Restart || len(copies.Changes) != len(work.Changes) {
+		t.Errorf("copies = %+v, want the changes without the restart", copies)
+	}
+	if !actions.Restart || len(actions.Changes) != 0 || actions.PathCount != work.PathCount {
+		t.Errorf("actions = %+v, want the restart with the path count and no changes", actions)
+	}
+
+	// Merged again, they count each path once.
+	copies.Merge(actions)
+	if copies.PathCount != work.PathCount || !copies.Restart {
+		t.Errorf("merged again = %+v, want %d paths and the restart", copies, work.PathCount)
+	}
+
+	copyOnly := work
+	copyOnly.Restart = false
+	if _, actions := copyOnly.Split(); !actions.Empty() {
+		t.Errorf("work without a restart split into actions %+v, want none", actions)
+	}
+	rebuild := Work{Service: "api", Rebuild: true, Changes: work.Changes}
+	if copies, actions := rebuild.Split(); !copies.Empty() || !actions.Rebuild {
+		t.Errorf("rebuild split into %+v and %+v, want all of it in actions", copies, actions)
+	}
+}
+
 func TestSkipWatch(t *testing.T) {
 	rules, err := Compile(testServices())
 	if err != nil {

@@ -16,26 +16,38 @@ import (
 // example stack (bench/cmd/devd-bench, 40 saves each), the median from save
 // to new code was 76 ms at 10 ms, 79 ms at 25 ms, 107 ms at 50 ms and 155 ms
 // at 100 ms, and each save still made one batch at 10 ms. 20 ms keeps a
-// margin for slower editors at little cost. A git checkout or a build writing into a watched folder can keep events
-// flowing for seconds with no quiet period, so the maximum wait bounds how long
-// a change waits before it is acted on.
+// margin for slower editors at little cost.
+//
+// A git checkout or a build writing into a watched folder can keep events
+// flowing for seconds with no quiet period. The maximum wait bounds how long
+// a change waits before it is acted on. devd copies such batches at once and
+// holds their restart until a settled batch comes. So a short maximum wait
+// overlaps the copy with the writing, at no extra restart.
 const (
 	DefaultQuiet   = 20 * time.Millisecond
-	DefaultMaxWait = 1 * time.Second
+	DefaultMaxWait = 250 * time.Millisecond
 )
 
 // Batch is a set of changed paths, flushed together.
 type Batch struct {
-	// Paths are the changed paths, sorted and without duplicates.
+	// Paths are the changed paths, sorted and without duplicates. They are
+	// empty in a batch that only signals that the events settled.
 	Paths []string
 	// First and Last are the times at which the first and the last event of
 	// the batch were received.
 	First, Last time.Time
+	// Settled is true when no event came for the quiet period after the
+	// batch's last one. A batch flushed at the maximum wait, while events
+	// keep coming, is not settled, and a settled batch, empty when nothing
+	// came since, follows once they stop.
+	Settled bool
 }
 
 // Batcher groups paths into batches. A batch is flushed once no path has
 // arrived for the quiet period, or once the maximum wait has passed since
-// its first path, whichever comes first.
+// its first path, whichever comes first. After a batch flushed at the
+// maximum wait, a settled batch always follows, so a consumer can hold
+// back what should happen once, such as a restart, until then.
 //
 // A Batcher holds only its configuration, so Run may be called any number
 // of times, also concurrently, each call with its own channels.
@@ -76,6 +88,9 @@ func (b *Batcher) Run(ctx context.Context, in <-chan string, out chan<- Batch) {
 		first, last time.Time
 		timer       Timer
 		fire        <-chan time.Time
+		// unsettled is true after a batch flushed at the maximum wait, until
+		// a settled batch is sent.
+		unsettled bool
 	)
 	defer func() {
 		if timer != nil {
@@ -83,19 +98,30 @@ func (b *Batcher) Run(ctx context.Context, in <-chan string, out chan<- Batch) {
 		}
 	}()
 
-	flush := func() bool {
-		batch := Batch{Paths: make([]string, 0, len(pending)), First: first, Last: last}
+	send := func(batch Batch) bool {
+		select {
+		case out <- batch:
+			unsettled = !batch.Settled
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	flush := func(settled bool) bool {
+		batch := Batch{Paths: make([]string, 0, len(pending)), First: first, Last: last, Settled: settled}
 		for p := range pending {
 			batch.Paths = append(batch.Paths, p)
 		}
 		slices.Sort(batch.Paths)
 		clear(pending)
-
-		select {
-		case out <- batch:
-			return true
-		case <-ctx.Done():
-			return false
+		return send(batch)
+	}
+	arm := func(wait time.Duration) {
+		if timer == nil {
+			timer = b.clock.NewTimer(wait)
+			fire = timer.C()
+		} else {
+			timer.Reset(wait)
 		}
 	}
 
@@ -106,8 +132,11 @@ func (b *Batcher) Run(ctx context.Context, in <-chan string, out chan<- Batch) {
 
 		case p, ok := <-in:
 			if !ok {
-				if len(pending) > 0 {
-					flush()
+				switch {
+				case len(pending) > 0:
+					flush(true)
+				case unsettled:
+					send(Batch{Settled: true, First: first, Last: last})
 				}
 				return
 			}
@@ -121,17 +150,24 @@ func (b *Batcher) Run(ctx context.Context, in <-chan string, out chan<- Batch) {
 
 			// One timer serves both limits: it fires at the end of the quiet
 			// period, unless the maximum wait ends sooner.
-			wait := min(b.quiet, first.Add(b.maxWait).Sub(now))
-			if timer == nil {
-				timer = b.clock.NewTimer(wait)
-				fire = timer.C()
-			} else {
-				timer.Reset(wait)
-			}
+			arm(min(b.quiet, first.Add(b.maxWait).Sub(now)))
 
 		case <-fire:
-			if len(pending) > 0 && !flush() {
-				return
+			switch {
+			case len(pending) > 0:
+				settled := b.clock.Now().Sub(last) >= b.quiet
+				if !flush(settled) {
+					return
+				}
+				if !settled {
+					// Events are still coming: look again after the quiet
+					// period, so that the settled batch follows.
+					arm(b.quiet)
+				}
+			case unsettled:
+				if !send(Batch{Settled: true, First: first, Last: last}) {
+					return
+				}
 			}
 		}
 	}

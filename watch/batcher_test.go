@@ -246,3 +246,88 @@ func TestBatcherMaxWaitBelowQuiet(t *testing.T) {
 	r.advance(time.Millisecond, 1)
 	checkBatch(t, r.receive(), []string{"/p/a"}, t0, t0)
 }
+
+// waitArm waits until the Batcher armed its timer once more on its own, as
+// it does after a batch flushed at the maximum wait.
+func (r *batcherRun) waitArm() {
+	r.t.Helper()
+	r.arms++
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	if err := r.clock.WaitArms(ctx, r.arms); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func TestBatcherSettled(t *testing.T) {
+	t.Run("quiet batch", func(t *testing.T) {
+		r, _ := startBatcher(t, 50*time.Millisecond, time.Second)
+		r.send("/p/a")
+		r.advance(50*time.Millisecond, 1)
+		if b := r.receive(); !b.Settled {
+			t.Error("a batch flushed after the quiet period is not settled")
+		}
+	})
+
+	t.Run("empty settled batch after the maximum wait", func(t *testing.T) {
+		r, _ := startBatcher(t, 50*time.Millisecond, 200*time.Millisecond)
+		for range 4 {
+			r.send("/p/busy")
+			r.advance(40*time.Millisecond, 0)
+		}
+		// The quiet period would end at 210 ms, the maximum wait ends at 200 ms.
+		r.send("/p/last")
+		r.advance(40*time.Millisecond, 1)
+		b := r.receive()
+		checkBatch(t, b, []string{"/p/busy", "/p/last"}, t0, t0.Add(160*time.Millisecond))
+		if b.Settled {
+			t.Error("a batch flushed at the maximum wait is settled")
+		}
+
+		r.waitArm()
+		r.advance(49*time.Millisecond, 0)
+		r.advance(time.Millisecond, 1)
+		if b := r.receive(); !b.Settled || len(b.Paths) != 0 {
+			t.Errorf("after the events stopped: %+v, want an empty settled batch", b)
+		}
+	})
+
+	t.Run("settled batch with the last paths", func(t *testing.T) {
+		r, _ := startBatcher(t, 50*time.Millisecond, 100*time.Millisecond)
+		r.send("/p/a")
+		r.advance(40*time.Millisecond, 0)
+		r.send("/p/b")
+		r.advance(40*time.Millisecond, 0)
+		r.send("/p/c")
+		r.advance(20*time.Millisecond, 1)
+		if b := r.receive(); b.Settled {
+			t.Errorf("batch %q at the maximum wait is settled", b.Paths)
+		}
+		r.waitArm()
+		r.send("/p/d")
+		r.advance(50*time.Millisecond, 1)
+		b := r.receive()
+		if !b.Settled || !slices.Equal(b.Paths, []string{"/p/d"}) {
+			t.Errorf("after the events stopped: %+v, want a settled batch of /p/d", b)
+		}
+	})
+
+	t.Run("close after the maximum wait", func(t *testing.T) {
+		r, _ := startBatcher(t, 50*time.Millisecond, 100*time.Millisecond)
+		r.send("/p/a")
+		r.advance(40*time.Millisecond, 0)
+		r.send("/p/b")
+		r.advance(40*time.Millisecond, 0)
+		r.send("/p/c")
+		r.advance(20*time.Millisecond, 1)
+		if b := r.receive(); b.Settled {
+			t.Error("a batch flushed at the maximum wait is settled")
+		}
+		r.waitArm()
+		close(r.in)
+		if b := r.receive(); !b.Settled || len(b.Paths) != 0 {
+			t.Errorf("on close: %+v, want an empty settled batch", b)
+		}
+		r.expectClosed()
+	})
+}

@@ -38,14 +38,18 @@ const (
 // editor writes in several steps would more often make two batches.
 const minQuiet = 5 * time.Millisecond
 
+// maxQuiet is the longest --quiet period. Past it, batches are flushed at
+// the maximum wait anyway, unsettled, while events keep coming.
+const maxQuiet = time.Second
+
 // parseQuiet reads --quiet; empty means the default (zero).
 func parseQuiet(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d < minQuiet || d > watch.DefaultMaxWait {
-		return 0, fmt.Errorf("invalid --quiet (or DEVD_QUIET) %q: use a duration from %s to %s, such as 20ms", s, minQuiet, watch.DefaultMaxWait)
+	if err != nil || d < minQuiet || d > maxQuiet {
+		return 0, fmt.Errorf("invalid --quiet (or DEVD_QUIET) %q: use a duration from %s to %s, such as 20ms", s, minQuiet, maxQuiet)
 	}
 	return d, nil
 }
@@ -166,7 +170,7 @@ folder. With SERVICE names, devd supervises only those services.`,
 	flags.BoolVar(&opts.noOutput, "no-output", false, "show only devd's own messages, not the services' output")
 	flags.StringVar(&opts.dashboard, "dashboard", os.Getenv("DEVD_DASHBOARD"), "serve the web dashboard on this loopback address, for example 127.0.0.1:7979 (also DEVD_DASHBOARD)")
 	flags.Lookup("dashboard").NoOptDefVal = defaultDashboard
-	flags.StringVar(&opts.quiet, "quiet", os.Getenv("DEVD_QUIET"), fmt.Sprintf("how long no file event must come before devd acts on a batch, from %s to %s (also DEVD_QUIET; default %s)", minQuiet, watch.DefaultMaxWait, watch.DefaultQuiet))
+	flags.StringVar(&opts.quiet, "quiet", os.Getenv("DEVD_QUIET"), fmt.Sprintf("how long no file event must come before devd acts on a batch, from %s to %s (also DEVD_QUIET; default %s)", minQuiet, maxQuiet, watch.DefaultQuiet))
 	flags.DurationVar(&opts.poll, "poll", 0, "scan watched folders at this interval (at least 100ms) instead of waiting for file system events, for NFS, SMB, FUSE or WSL2's /mnt/c; x-devd.poll of a service wins")
 
 	cmd.AddCommand(newVersionCommand(stdout))

@@ -1,0 +1,99 @@
+package daemon
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/devdtool/devd/compose"
+	"github.com/devdtool/devd/engine"
+	"github.com/devdtool/devd/event"
+	"github.com/devdtool/devd/plan"
+	"github.com/devdtool/devd/watch"
+	"github.com/hashicorp/go-hclog"
+)
+
+// heldSession runs a session whose only service, "api", syncs dir to /app
+// and restarts, on the fake engine, without watchers.
+func heldSession(t *testing.T, eng *fakeEngine, dir string) *session {
+	t.Helper()
+	svc := compose.Service{
+		Name: "api", Watch: true, Restart: compose.RestartMode{Kind: compose.RestartContainer},
+		Triggers: []compose.Trigger{{Action: compose.ActionSyncRestart, Path: dir, Target: "/app"}},
+	}
+	rules, err := plan.Compile([]compose.Service{svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+	s := &session{project: &compose.Project{WorkingDir: filepath.Dir(dir)}, rules: rules, eng: eng,
+		log: hclog.NewNullLogger(), workers: map[string]*worker{}}
+	var w *worker
+	s.reg = newRegistry(eng, "proj", hclog.NewNullLogger(), func(*engine.Event) {
+		if w != nil {
+			w.poke()
+		}
+	}, nil)
+	w = newWorker(svc, rules[0].Rules, eng, s.reg, hclog.NewNullLogger(), event.NewBus(100), nil)
+	s.workers["api"] = w
+	wg.Add(2)
+	go func() { defer wg.Done(); s.reg.run(ctx) }()
+	go func() { defer wg.Done(); w.run(ctx) }()
+	waitUntil(t, "the registry to connect", s.reg.Connected)
+	return s
+}
+
+func (f *fakeEngine) counts() (copies, restarts int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.copies, len(f.restarts)
+}
+
+func TestSessionHoldsRestartUntilSettled(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "api")
+	for _, name := range []string{"a.js", "b.js"} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eng := newFakeEngine(running("c1", "api"))
+	s := heldSession(t, eng, dir)
+	ctx := context.Background()
+
+	s.handle(ctx, watch.Batch{Paths: []string{filepath.Join(dir, "a.js")}, First: time.Now()}, nil)
+	waitUntil(t, "the first copy", func() bool { c, _ := eng.counts(); return c == 1 })
+	s.handle(ctx, watch.Batch{Paths: []string{filepath.Join(dir, "b.js")}, First: time.Now()}, nil)
+	waitUntil(t, "the second copy", func() bool { c, _ := eng.counts(); return c == 2 })
+	time.Sleep(50 * time.Millisecond)
+	if _, r := eng.counts(); r != 0 {
+		t.Fatalf("%d restarts while events kept coming, want none", r)
+	}
+	if len(s.pending()) != 1 || !s.pending()[0].Restart {
+		t.Errorf("pending work %+v does not carry the held restart", s.pending())
+	}
+
+	s.handle(ctx, watch.Batch{Settled: true}, nil)
+	waitUntil(t, "the restart", func() bool { _, r := eng.counts(); return r == 1 })
+	time.Sleep(50 * time.Millisecond)
+	if c, r := eng.counts(); c != 2 || r != 1 {
+		t.Errorf("after the events settled: %d copies and %d restarts, want 2 and 1", c, r)
+	}
+
+	// A restart held for maxHold goes ahead although events keep coming.
+	s.handle(ctx, watch.Batch{Paths: []string{filepath.Join(dir, "a.js")}, First: time.Now().Add(-maxHold)}, nil)
+	waitUntil(t, "the restart after maxHold", func() bool { _, r := eng.counts(); return r == 2 })
+	if len(s.held) != 0 {
+		t.Errorf("work still held after maxHold: %v", s.held)
+	}
+}
