@@ -464,12 +464,14 @@ func TestProxyCloseWaitsForGoroutines(t *testing.T) {
 	if !resolveReturned.Load() {
 		t.Error("Resolve still running after Close returned")
 	}
+	// Close waits for Serve's loop, but the goroutine that calls Serve
+	// hands its result over only after that.
 	select {
 	case err := <-serveErr:
 		if err != nil {
 			t.Errorf("Serve: %v", err)
 		}
-	default:
+	case <-time.After(closeWait):
 		t.Error("Serve still running after Close returned")
 	}
 	if c, err := net.Dial("tcp", l.Addr().String()); err == nil {
