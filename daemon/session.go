@@ -49,7 +49,7 @@ type heldWork struct {
 
 // maxHold bounds how long a restart waits for the events to settle, so
 // that a tool writing without pause does not hold back a save's restart.
-const maxHold = time.Second
+const maxHold = 2 * time.Second
 
 // errStopped ends a session when the daemon shuts down.
 var errStopped = errors.New("stopped")

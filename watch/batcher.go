@@ -28,6 +28,16 @@ const (
 	DefaultMaxWait = 250 * time.Millisecond
 )
 
+// A bulk change (a checkout, a build, a copy of a folder) has pauses longer
+// than an editor's quiet period, more so on a loaded machine. Once this many
+// paths came without a settled batch, or a batch was flushed at the maximum
+// wait, the events count as settled only after bulkQuiet without one; the
+// batches in between are flushed at the quiet period as usual, unsettled.
+const (
+	bulkPaths = 50
+	bulkQuiet = 150 * time.Millisecond
+)
+
 // Batch is a set of changed paths, flushed together.
 type Batch struct {
 	// Paths are the changed paths, sorted and without duplicates. They are
@@ -88,9 +98,13 @@ func (b *Batcher) Run(ctx context.Context, in <-chan string, out chan<- Batch) {
 		first, last time.Time
 		timer       Timer
 		fire        <-chan time.Time
-		// unsettled is true after a batch flushed at the maximum wait, until
-		// a settled batch is sent.
+		// unsettled is true after an unsettled batch, until a settled one
+		// is sent.
 		unsettled bool
+		// streamed counts the paths sent since the last settled batch, and
+		// bulk is true once the change counts as a bulk one.
+		streamed int
+		bulk     bool
 	)
 	defer func() {
 		if timer != nil {
@@ -102,6 +116,10 @@ func (b *Batcher) Run(ctx context.Context, in <-chan string, out chan<- Batch) {
 		select {
 		case out <- batch:
 			unsettled = !batch.Settled
+			streamed += len(batch.Paths)
+			if batch.Settled {
+				streamed, bulk = 0, false
+			}
 			return true
 		case <-ctx.Done():
 			return false
@@ -153,21 +171,32 @@ func (b *Batcher) Run(ctx context.Context, in <-chan string, out chan<- Batch) {
 			arm(min(b.quiet, first.Add(b.maxWait).Sub(now)))
 
 		case <-fire:
+			idle := b.clock.Now().Sub(last)
+			if idle < b.quiet || streamed+len(pending) >= bulkPaths {
+				// Flushed at the maximum wait, or a bulk change.
+				bulk = true
+			}
+			need := b.quiet
+			if bulk {
+				need = max(b.quiet, bulkQuiet)
+			}
 			switch {
 			case len(pending) > 0:
-				settled := b.clock.Now().Sub(last) >= b.quiet
+				settled := idle >= need
 				if !flush(settled) {
 					return
 				}
 				if !settled {
-					// Events are still coming: look again after the quiet
-					// period, so that the settled batch follows.
-					arm(b.quiet)
+					// Look again once the events may have settled, so that
+					// the settled batch follows.
+					arm(need - idle)
 				}
-			case unsettled:
+			case unsettled && idle >= need:
 				if !send(Batch{Settled: true, First: first, Last: last}) {
 					return
 				}
+			case unsettled:
+				arm(need - idle)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package watch_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -284,8 +285,9 @@ func TestBatcherSettled(t *testing.T) {
 			t.Error("a batch flushed at the maximum wait is settled")
 		}
 
+		// Settled 150 ms (bulkQuiet) after the last event, at 310 ms.
 		r.waitArm()
-		r.advance(49*time.Millisecond, 0)
+		r.advance(109*time.Millisecond, 0)
 		r.advance(time.Millisecond, 1)
 		if b := r.receive(); !b.Settled || len(b.Paths) != 0 {
 			t.Errorf("after the events stopped: %+v, want an empty settled batch", b)
@@ -304,11 +306,42 @@ func TestBatcherSettled(t *testing.T) {
 			t.Errorf("batch %q at the maximum wait is settled", b.Paths)
 		}
 		r.waitArm()
+		// Within bulkQuiet of the stream, a quiet period flushes unsettled.
 		r.send("/p/d")
 		r.advance(50*time.Millisecond, 1)
 		b := r.receive()
-		if !b.Settled || !slices.Equal(b.Paths, []string{"/p/d"}) {
-			t.Errorf("after the events stopped: %+v, want a settled batch of /p/d", b)
+		if b.Settled || !slices.Equal(b.Paths, []string{"/p/d"}) {
+			t.Errorf("quiet period within a bulk change: %+v, want an unsettled batch of /p/d", b)
+		}
+		r.waitArm()
+		r.advance(99*time.Millisecond, 0)
+		r.advance(time.Millisecond, 1)
+		if b := r.receive(); !b.Settled || len(b.Paths) != 0 {
+			t.Errorf("after the events stopped: %+v, want an empty settled batch", b)
+		}
+	})
+
+	t.Run("bulk burst", func(t *testing.T) {
+		r, _ := startBatcher(t, 20*time.Millisecond, time.Second)
+		for i := range 60 {
+			r.send(fmt.Sprintf("/p/f%02d", i))
+		}
+		r.advance(20*time.Millisecond, 1)
+		if b := r.receive(); b.Settled || len(b.Paths) != 60 {
+			t.Errorf("60 paths after the quiet period: settled %v with %d paths, want unsettled with 60", b.Settled, len(b.Paths))
+		}
+		r.waitArm()
+		r.advance(129*time.Millisecond, 0)
+		r.advance(time.Millisecond, 1)
+		if b := r.receive(); !b.Settled || len(b.Paths) != 0 {
+			t.Errorf("after a bulk change: %+v, want an empty settled batch", b)
+		}
+
+		// The next small save counts afresh.
+		r.send("/p/save")
+		r.advance(20*time.Millisecond, 1)
+		if b := r.receive(); !b.Settled {
+			t.Error("a small save after a bulk change is not settled at the quiet period")
 		}
 	})
 
