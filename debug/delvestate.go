@@ -14,8 +14,8 @@ import (
 // reads) carry no state that matters here and are skipped.
 const maxDelveMessage = 1 << 20
 
-// Framings of a Delve connection, told by its first byte: Delve's
-// JSON-RPC sends bare JSON objects, DAP sends a Content-Length header
+// Framings of a Delve connection, recognised by its first byte. Delve's
+// JSON-RPC sends bare JSON objects, and DAP sends a Content-Length header
 // before each one.
 const (
 	framingUnknown = iota
@@ -237,10 +237,11 @@ func delveRequestState(msg []byte) (running, known bool) {
 }
 
 // delveResponseState reads a message Delve sent to a debugger and reports
-// whether the program is paused (stopped and alive) when known: a
-// JSON-RPC response that carries the debugger state, Delve's error about a
-// program that has exited, and DAP's stopped, continued, exited and
-// terminated events and responses to the requests that resume.
+// whether the program is paused (stopped and alive), when the message
+// shows it. These messages do: a JSON-RPC response that carries the
+// debugger state, Delve's error about a program that has exited, DAP's
+// stopped, continued, exited and terminated events, and DAP's responses to
+// the requests that resume.
 func delveResponseState(msg []byte) (paused, known bool) {
 	var m delveMessage
 	if json.Unmarshal(msg, &m) != nil {
@@ -310,9 +311,8 @@ func (p *Proxy) openDelve(remote string) (toTarget, fromTarget io.Writer, done f
 	return toTarget, fromTarget, done
 }
 
-// setDelvePaused records the program's state as the latest message of any
-// Delve connection tells it: the program is one, whichever client stopped
-// or resumed it.
+// setDelvePaused records the program's state from the latest message of
+// any Delve connection, because all clients drive the same program.
 func (p *Proxy) setDelvePaused(c *delveConn, paused bool) {
 	p.mu.Lock()
 	changed := p.delvePaused != paused
