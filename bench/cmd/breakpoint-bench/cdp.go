@@ -83,6 +83,7 @@ func attachNode(ctx context.Context, addr, scriptURL string, line int) (*cdpSess
 		method string
 		params any
 	}{
+		{"Runtime.enable", nil},
 		{"Debugger.enable", nil},
 		{"Debugger.setBreakpointByUrl", map[string]any{"url": scriptURL, "lineNumber": line - 1}},
 		{"Runtime.runIfWaitingForDebugger", nil},
@@ -102,6 +103,14 @@ func (s *cdpSession) read() {
 	for {
 		var m cdpMessage
 		if err := s.conn.ReadJSON(&m); err != nil {
+			return
+		}
+		if m.Method == "Runtime.executionContextDestroyed" {
+			// The program is ending. Node.js waits for its debuggers to
+			// leave before it exits, so the client leaves, as an IDE
+			// must for the program to exit. Otherwise the container's
+			// stop waits for Docker's kill.
+			_ = s.conn.Close()
 			return
 		}
 		if m.Method == "Debugger.paused" {
