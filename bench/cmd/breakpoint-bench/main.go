@@ -61,6 +61,7 @@ type options struct {
 	services []string
 	devd     string
 	keep     bool
+	log      string
 }
 
 func main() {
@@ -74,6 +75,7 @@ func main() {
 	flag.StringVar(&services, "services", "node,go", "services to measure: node, go")
 	flag.StringVar(&o.devd, "devd", "", "devd binary (default: build the working tree with CGO_ENABLED=0)")
 	flag.BoolVar(&o.keep, "keep", false, "leave the stack's folder in place")
+	flag.StringVar(&o.log, "log", "", "append the tools' output (devd's JSON log at debug level) to this file")
 	flag.Parse()
 	o.tools = strings.Split(tools, ",")
 	o.services = strings.Split(services, ",")
@@ -167,13 +169,13 @@ func measureTool(ctx context.Context, s *stack, tool string, o options, res map[
 	var args []string
 	switch tool {
 	case toolDevdUp:
-		args = []string{o.devd, "--log-json", "--no-output", "up"}
+		args = []string{o.devd, "--log-json", "--log-level", "debug", "--no-output", "up"}
 	case toolDevd:
-		args = []string{o.devd, "--log-json", "--no-output"}
+		args = []string{o.devd, "--log-json", "--log-level", "debug", "--no-output"}
 	case toolComposeWatch:
 		args = append(append([]string{"docker", "compose", "-p", s.project}, s.files(true)...), "watch", "--no-up")
 	}
-	p, err := startTool(ctx, s.dir, args)
+	p, err := startTool(ctx, s.dir, args, o.log)
 	if err != nil {
 		return err
 	}
@@ -454,7 +456,15 @@ type toolProcess struct {
 	debug map[string]string // service -> devd's debug address
 }
 
-func startTool(ctx context.Context, dir string, args []string) (*toolProcess, error) {
+func startTool(ctx context.Context, dir string, args []string, logFile string) (*toolProcess, error) {
+	var logw io.Writer = io.Discard
+	if logFile != "" {
+		f, err := os.OpenFile(logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		logw = f
+	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -473,8 +483,12 @@ func startTool(ctx context.Context, dir string, args []string) (*toolProcess, er
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		var once sync.Once
+		if c, ok := logw.(io.Closer); ok {
+			defer c.Close()
+		}
 		for sc.Scan() {
 			line := sc.Text()
+			_, _ = fmt.Fprintln(logw, line)
 			p.note(line)
 			if isReady(line) {
 				once.Do(func() { close(p.ready) })
