@@ -590,6 +590,9 @@ func printResults(w io.Writer, o options, res map[string][]time.Duration) {
 				ms(percentile(xs, 50)), ms(percentile(xs, 90)), ms(slices.Min(xs)), ms(slices.Max(xs)))
 		}
 	}
+	if !slices.Contains(o.tools, toolComposeWatch) {
+		return
+	}
 	fmt.Fprintln(w, "\nratio of the medians, devd / Compose watch")
 	for _, svc := range o.services {
 		peer := res[toolComposeWatch+"/"+svc]
