@@ -15,6 +15,7 @@ TEST_TIMEOUT ?= 40m
 STATICCHECK_VERSION ?= v0.8.2
 EXAMPLE_COMPOSE := examples/microservices/compose.yaml
 BENCH_ARGS ?=
+BREAKPOINT_BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
 
@@ -65,9 +66,11 @@ demo: build ## Start the example stack with devd up and watch it
 demo-down: ## Stop the example stack and remove its containers and volumes
 	docker compose -f $(EXAMPLE_COMPOSE) --profile '*' down --volumes --remove-orphans
 
-# The benchmark program compares devd with the tools users pick instead.
-bench: ## Run the benchmarks (pass options in BENCH_ARGS)
+# The benchmark programs compare devd with the tools users pick instead:
+# save to new code served, and save to a breakpoint hit in the new code.
+bench: ## Run the benchmarks (pass options in BENCH_ARGS and BREAKPOINT_BENCH_ARGS)
 	$(GO) run ./bench/cmd/devd-bench $(BENCH_ARGS)
+	$(GO) run ./bench/cmd/breakpoint-bench $(BREAKPOINT_BENCH_ARGS)
 
 # The soak test edits the example stack for DURATION and checks that the
 # containers converge and devd's goroutines and open files stay flat.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/devdtool/devd/compose"
 	"github.com/devdtool/devd/debug"
+	"github.com/devdtool/devd/delve"
 	"github.com/devdtool/devd/engine"
 	"github.com/devdtool/devd/event"
 	"github.com/hashicorp/go-hclog"
@@ -86,8 +87,13 @@ func startProxies(ctx context.Context, services []compose.Service, workers map[s
 		})
 		proxies = append(proxies, proxyInfo{service: a.Service, port: a.Port, runtime: runtimeOf(svc, a.Port), addr: ln.Addr().String(), proxy: p})
 		if w := workers[a.Service]; w != nil {
-			w.watchPaused(p.Paused)
+			paused := p.Paused
+			if runtimeOf(svc, a.Port) == "go" && delve.MulticlientFromArgs(svc.Command) {
+				paused = delvePaused(p, resolver(a.Service, a.Port, w, reg, eng))
+			}
+			w.watchPaused(paused)
 			w.OnRestart(p.CloseConnections)
+			w.OnResumed(p.ForgetPause)
 		}
 		go func() { _ = p.Serve(ctx) }()
 
@@ -99,6 +105,44 @@ func startProxies(ctx context.Context, services []compose.Service, workers map[s
 		warnPublished(plog, svc, a)
 	}
 	return proxies, nil
+}
+
+// delveStateTimeout bounds asking a Delve server for its state.
+const delveStateTimeout = time.Second
+
+// delvePaused returns the pause check of a Go service under a Delve server
+// that accepts several clients. The proxy follows the state that Delve
+// shows its debuggers. When that state is paused, Delve itself is asked,
+// through a connection of devd's own and a state request that does not
+// wait, because the program may run again without the proxy seeing it
+// (another client, or a swap). When Delve cannot be asked, the proxy's
+// state is used. A server that accepts one client is never asked: the
+// connection would take its only slot.
+func delvePaused(p *debug.Proxy, resolve func(context.Context) (string, error)) func() bool {
+	return func() bool {
+		if !p.Paused() {
+			return false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), delveStateTimeout)
+		defer cancel()
+		addr, err := resolve(ctx)
+		if err != nil {
+			return true
+		}
+		c, err := delve.Dial(ctx, addr, delveStateTimeout)
+		if err != nil {
+			return true
+		}
+		defer c.Close()
+		paused, err := c.Paused(ctx)
+		if err != nil {
+			return true
+		}
+		if !paused {
+			p.ForgetPause()
+		}
+		return paused
+	}
 }
 
 // warnPublished tells the user when Docker publishes the same container

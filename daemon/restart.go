@@ -160,10 +160,14 @@ func (w *worker) waitForDebugger(ctx context.Context) error {
 		return nil
 	}
 	if !w.svc.DebugWait {
-		w.log.Warn("replacing the process while a debugger holds it at a breakpoint; the debugger reattaches to the new one")
+		if w.swapsUnderDelve() {
+			w.log.Warn("swapping the program while a debugger holds it at a breakpoint in Delve; the debugger stays attached to the new one")
+		} else {
+			w.log.Warn("replacing the process while a debugger holds it at a breakpoint; the debugger reattaches to the new one")
+		}
 		return nil
 	}
-	w.log.Info("waiting for the debugger to resume the program before restarting (x-devd.debug_wait)")
+	w.log.Info("the program is paused at a breakpoint: waiting for the debugger to resume it before restarting (x-devd.debug_wait)")
 	w.publish(event.Event{Type: event.RestartStarted, Reason: "waiting for the debugger to resume the program"})
 	ticker := time.NewTicker(debuggerPollInterval)
 	defer ticker.Stop()
@@ -201,6 +205,8 @@ func (w *worker) swapUnderDelve(ctx context.Context, c engine.Container) (bool, 
 		"duration", res.Duration.Round(time.Millisecond))
 	if res.OtherClientRuns {
 		w.log.Info("an IDE controls the program: it shows the new program paused; continue it there", "container", c.Name)
+	} else {
+		w.resumed()
 	}
 	if len(res.Discarded) > 0 {
 		w.log.Warn("breakpoints that Delve could not set again in the new program", "container", c.Name, "breakpoints", res.Discarded)

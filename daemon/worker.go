@@ -65,6 +65,7 @@ type worker struct {
 	waiting    bool                         // guarded by mu; "waiting for a container" was reported
 	onRestart  []func()                     // guarded by mu; called when a restart begins
 	pausedBy   []func() bool                // guarded by mu; each reports whether a debugger holds the program
+	onResumed  []func()                     // guarded by mu; called when devd let a debugged program run itself
 	crash      crashState                   // guarded by mu
 	fileAPIs   map[string]*supervisor.Files // guarded by mu; by container id, nil when the engine copies
 
@@ -184,6 +185,25 @@ func (w *worker) debuggerPaused() bool {
 		}
 	}
 	return false
+}
+
+// OnResumed registers a function called when devd has let the program run
+// through a connection of its own to the debugger (a swap under Delve),
+// which the debug proxies do not see.
+func (w *worker) OnResumed(f func()) {
+	w.mu.Lock()
+	w.onResumed = append(w.onResumed, f)
+	w.mu.Unlock()
+}
+
+// resumed calls the OnResumed functions.
+func (w *worker) resumed() {
+	w.mu.Lock()
+	hooks := append([]func(){}, w.onResumed...)
+	w.mu.Unlock()
+	for _, hook := range hooks {
+		hook()
+	}
 }
 
 // OnRestart registers a function called each time a restart begins.

@@ -65,4 +65,12 @@
 // `--accept-multiclient` the first connection takes its only client slot,
 // so nothing here probes a Delve port: the Proxy dials the target only when
 // a debugger connects.
+//
+// The Proxy still forwards Delve's connections as bytes, but reads a copy
+// of them to follow whether the program is paused. It reads Delve's
+// JSON-RPC responses that carry the debugger state (Command, State), the
+// debuggers' commands that let the program run (continue, next, step and
+// the like, Restart), and DAP's stopped and continued events. The state is one per
+// Proxy, updated by every connection, because several clients of a
+// multi-client server drive one program.
 package debug

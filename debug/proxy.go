@@ -125,15 +125,17 @@ type Proxy struct {
 	handlers  sync.WaitGroup // one per accepted connection, added only by Serve
 
 	mu              sync.Mutex
-	closed          bool                  // guarded by mu, set once by shutdown
-	serving         bool                  // guarded by mu, set once by Serve
-	closeErr        error                 // guarded by mu, from closing Listener
-	conns           map[*forward]struct{} // guarded by mu
-	resolveFailures int                   // guarded by mu, since the last success
-	dialFailures    int                   // guarded by mu, since the last success
-	sessions        map[*session]struct{} // guarded by mu, open inspector sessions
-	targets         recentTargets         // guarded by mu
-	peerFailures    int                   // guarded by mu, same-user checks that could not run
+	closed          bool                    // guarded by mu, set once by shutdown
+	serving         bool                    // guarded by mu, set once by Serve
+	closeErr        error                   // guarded by mu, from closing Listener
+	conns           map[*forward]struct{}   // guarded by mu
+	resolveFailures int                     // guarded by mu, since the last success
+	dialFailures    int                     // guarded by mu, since the last success
+	sessions        map[*session]struct{}   // guarded by mu, open inspector sessions
+	delveConns      map[*delveConn]struct{} // guarded by mu, connections forwarded as bytes
+	delvePaused     bool                    // guarded by mu, from Delve's traffic
+	targets         recentTargets           // guarded by mu
+	peerFailures    int                     // guarded by mu, same-user checks that could not run
 }
 
 // forward is one debugger connection, from accept until both sides are
@@ -176,6 +178,7 @@ func NewProxy(cfg ProxyConfig) *Proxy {
 		serveDone:   make(chan struct{}),
 		conns:       make(map[*forward]struct{}),
 		sessions:    make(map[*session]struct{}),
+		delveConns:  make(map[*delveConn]struct{}),
 	}
 }
 
@@ -367,7 +370,7 @@ func (p *Proxy) handle(client net.Conn) {
 
 	switch p.cfg.Protocol {
 	case ProtocolTCP:
-		pipe(client, client, backend, backend)
+		p.pipeTapped(client, client, backend, backend)
 	case ProtocolNode:
 		cr := bufio.NewReaderSize(client, maxRequestHeader)
 		p.serveInspector(f, cr, backend, bufio.NewReader(backend))

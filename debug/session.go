@@ -51,14 +51,22 @@ func (p *Proxy) Debuggers() int {
 	return len(p.sessions)
 }
 
-// Paused reports whether the inspector reported to a debugger attached
-// through the Proxy that the process is paused (at a breakpoint, a debugger
+// Paused reports whether the debug target told a debugger attached through
+// the Proxy that the process is paused (at a breakpoint, a debugger
 // statement or a pause request), and the process has not been resumed
-// since. A session that ends counts as not paused: the inspector resumes
-// the process when its last session ends.
+// since. For the Node inspector that is the Debugger.paused and
+// Debugger.resumed events of each session; a session that ends counts as
+// not paused, since the inspector resumes the process when its last session
+// ends. For Delve it is the last state that Delve's JSON-RPC responses or
+// DAP events and the debuggers' resume requests showed, on any connection,
+// while at least one connection is open: a multi-client Delve keeps the
+// program stopped when its clients leave, but then no debugger holds it.
 func (p *Proxy) Paused() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.delvePaused && len(p.delveConns) > 0 {
+		return true
+	}
 	for s := range p.sessions {
 		if s.paused {
 			return true

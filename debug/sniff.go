@@ -39,9 +39,9 @@ func (p *Proxy) serveDetected(f *forward, backend net.Conn) {
 			p.serveInspector(f, cr, backend, bufio.NewReader(backendR))
 			return
 		}
-		pipe(f.client, cr, backend, backendR)
+		p.pipeTapped(f.client, cr, backend, backendR)
 	case <-target.done:
-		pipe(f.client, &lazyReader{ready: client.done, r: cr}, backend, br)
+		p.pipeTapped(f.client, &lazyReader{ready: client.done, r: cr}, backend, br)
 	}
 }
 
