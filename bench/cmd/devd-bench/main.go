@@ -78,6 +78,7 @@ type options struct {
 	settle         time.Duration
 	readyTimeout   time.Duration
 	verbose        bool
+	devdArgs       []string // added to devd's command line, before "up"
 }
 
 func main() {
@@ -100,6 +101,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.saves, "saves", minSaves, fmt.Sprintf("measured saves per tool and service (at least %d)", minSaves))
 	fs.IntVar(&o.warmups, "warmup", 2, "saves per tool and service before measuring")
 	fs.StringVar(&o.devd, "devd", "", "devd binary to measure (default: build ./cmd/devd)")
+	devdArgs := fs.String("devd-args", "", "flags added to devd's command line for both devd tools, such as --quiet=10ms")
 	fs.StringVar(&o.jsonPath, "json", "", "write the machine, settings and every sample to this file")
 	fs.StringVar(&o.saveMode, "save-mode", saveAtomic, "how files are saved: "+saveAtomic+" (temporary file renamed over the target) or "+saveInPlace+" (truncate and write)")
 	fs.DurationVar(&o.pollInterval, "poll", 2*time.Millisecond, "interval between two GETs of a service")
@@ -126,6 +128,7 @@ func parseFlags(args []string) (options, error) {
 			return o, fmt.Errorf("-tools: unknown tool %q (known: %s)", t, strings.Join(knownTools, ", "))
 		}
 	}
+	o.devdArgs = strings.Fields(*devdArgs)
 	o.services = splitList(*services)
 	for _, s := range o.services {
 		if !slices.ContainsFunc(exampleServices, func(e service) bool { return e.Name == s }) {
@@ -249,7 +252,7 @@ func run(opts options) (err error) {
 
 	var errs []error
 	for _, name := range opts.tools {
-		t := newTool(name, devdBin, s)
+		t := newTool(name, devdBin, opts.devdArgs, s)
 		services := slices.DeleteFunc(slices.Clone(opts.services), func(svc string) bool { return !serves(t.Name, svc) })
 		if len(services) == 0 {
 			fmt.Fprintf(os.Stderr, "skipping %s: it serves none of the services %s\n", name, strings.Join(opts.services, ", "))
@@ -287,13 +290,13 @@ func run(opts options) (err error) {
 }
 
 // newTool returns the tool called name, measuring the devd binary at
-// devdBin.
-func newTool(name, devdBin string, s *stack) tool {
+// devdBin with devdArgs added to its command line.
+func newTool(name, devdBin string, devdArgs []string, s *stack) tool {
 	switch name {
 	case toolDevdUp:
-		return devdUpTool(devdBin)
+		return withDevdArgs(devdUpTool(devdBin), devdArgs)
 	case toolDevd:
-		return devdTool(devdBin)
+		return withDevdArgs(devdTool(devdBin), devdArgs)
 	case toolNodemon:
 		return nodemonTool(s.Files(setupNodemon))
 	default:

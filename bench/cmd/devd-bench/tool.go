@@ -95,6 +95,21 @@ func devdUpTool(bin string) tool {
 	}
 }
 
+// withDevdArgs adds flags to a devd tool's command line, before the "up"
+// subcommand, where devd's global flags go.
+func withDevdArgs(t tool, extra []string) tool {
+	if len(extra) == 0 {
+		return t
+	}
+	args := slices.Clone(t.Args)
+	at := len(args)
+	if args[at-1] == "up" {
+		at--
+	}
+	t.Args = slices.Concat(args[:at], extra, args[at:])
+	return t
+}
+
 // devdTool runs the devd binary at bin on the whole project, next to a
 // stack that Compose started.
 func devdTool(bin string) tool {

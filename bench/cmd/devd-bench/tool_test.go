@@ -34,7 +34,7 @@ func TestReadyLines(t *testing.T) {
 
 func TestNewToolNames(t *testing.T) {
 	for _, name := range knownTools {
-		if tl := newTool(name, "/bin/devd", &stack{}); tl.Name != name {
+		if tl := newTool(name, "/bin/devd", nil, &stack{}); tl.Name != name {
 			t.Errorf("newTool(%q) is called %q", name, tl.Name)
 		}
 	}
@@ -54,5 +54,16 @@ func TestDevdToolsLogTimings(t *testing.T) {
 	}
 	if up := devdUpTool("/bin/devd"); up.Args[len(up.Args)-1] != "up" || up.Setup != setupByTool {
 		t.Errorf("devd-up runs %q with setup %d, want `devd ... up` starting the stack itself", up.Args, up.Setup)
+	}
+}
+
+func TestDevdArgs(t *testing.T) {
+	up := newTool(toolDevdUp, "/bin/devd", []string{"--quiet=10ms"}, &stack{})
+	if want := []string{"/bin/devd", "--log-json", "--log-level", "debug", "--quiet=10ms", "up"}; !slices.Equal(up.Args, want) {
+		t.Errorf("devd up args = %q, want %q", up.Args, want)
+	}
+	plain := newTool(toolDevd, "/bin/devd", []string{"--quiet=10ms"}, &stack{})
+	if want := []string{"/bin/devd", "--log-json", "--log-level", "debug", "--quiet=10ms"}; !slices.Equal(plain.Args, want) {
+		t.Errorf("devd args = %q, want %q", plain.Args, want)
 	}
 }
