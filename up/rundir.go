@@ -104,3 +104,39 @@ func runRoot(getenv func(string) string, uid int, tmp string) (string, error) {
 	}
 	return root, nil
 }
+
+// PruneSockets removes the control sockets in a service's control folder
+// that belong to none of the containers live (full or short ids): the ones
+// that containers removed since left behind. It returns how many it
+// removed. Files that are not named as a supervisor names its socket are
+// left alone.
+func PruneSockets(dir string, live []string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("listing control folder %s: %w", dir, err)
+	}
+	removed := 0
+	var errs []error
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".sock")
+		if !ok || len(id) != 12 || strings.Trim(id, "0123456789abcdef") != "" || e.Type()&fs.ModeSocket == 0 {
+			continue
+		}
+		inUse := false
+		for _, l := range live {
+			if strings.HasPrefix(l, id) {
+				inUse = true
+				break
+			}
+		}
+		if inUse {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		removed++
+	}
+	return removed, errors.Join(errs...)
+}

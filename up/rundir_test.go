@@ -2,6 +2,7 @@ package up
 
 import (
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -104,3 +105,40 @@ func assertMode(t *testing.T, path string, want fs.FileMode) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestPruneSockets(t *testing.T) {
+	dir := t.TempDir()
+	listen := func(name string) {
+		t.Helper()
+		l, err := net.Listen("unix", filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Closing a listener removes its file; the file must stay, as a
+		// killed supervisor leaves it.
+		l.(*net.UnixListener).SetUnlinkOnClose(false)
+		l.Close()
+	}
+	listen("0123456789ab.sock")
+	listen("ba9876543210.sock")
+	listen("notanid.sock")
+	if err := os.WriteFile(filepath.Join(dir, "ffffffffffff.sock"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := PruneSockets(dir, []string{"0123456789abcdef0123"})
+	if err != nil || n != 1 {
+		t.Fatalf("PruneSockets = %d, %v; want 1 removed", n, err)
+	}
+	for name, want := range map[string]bool{
+		"0123456789ab.sock": true,  // a live container's
+		"ba9876543210.sock": false, // a removed container's
+		"notanid.sock":      true,  // not a supervisor's name
+		"ffffffffffff.sock": true,  // not a socket
+	} {
+		_, err := os.Lstat(filepath.Join(dir, name))
+		if got := err == nil; got != want {
+			t.Errorf("%s kept = %v, want %v", name, got, want)
+		}
+	}
+}

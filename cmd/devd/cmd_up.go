@@ -167,6 +167,7 @@ func runUp(ctx context.Context, opts *rootOptions, f upFlags, services []string,
 		return &exitError{code: exitFailure, err: err}
 	}
 	log.Info("stack started", "project", project.Name)
+	pruneSockets(ctx, log, eng, project)
 	_ = eng.Close()
 
 	// From here on devd runs as plain devd does, on the project as Compose
@@ -184,6 +185,33 @@ func runUp(ctx context.Context, opts *rootOptions, f upFlags, services []string,
 		return &exitError{code: exitUsage, err: err}
 	}
 	return runDaemonWithProject(ctx, opts, project, stderr)
+}
+
+// pruneSockets removes the control sockets that removed containers left in
+// the services' control folders. A failure only costs a few stale files, so
+// it is logged and devd goes on.
+func pruneSockets(ctx context.Context, log hclog.Logger, eng *engine.Client, project *compose.Project) {
+	containers, err := eng.ProjectContainers(ctx, project.Name)
+	if err != nil {
+		log.Debug("listing containers to remove stale control sockets failed", "error", err)
+		return
+	}
+	var live []string
+	for _, c := range containers {
+		live = append(live, c.ID)
+	}
+	for _, svc := range project.Services {
+		if !up.Supervised(svc) {
+			continue
+		}
+		dir, err := up.RunDir(project.Name, svc.Name)
+		if err != nil {
+			continue
+		}
+		if n, err := up.PruneSockets(dir, live); err != nil || n > 0 {
+			log.Debug("removed stale control sockets", "service", svc.Name, "count", n, "error", err)
+		}
+	}
 }
 
 // writeOverride inspects the supervised services' images (pulling the ones
