@@ -33,12 +33,13 @@
 // With --sync-root, a supervisor that runs as root also serves requests
 // that copy a tar stream into those folders, stat and read paths in them,
 // and delete paths under them (see [Files]). devd then reaches synced files
-// without the engine's archive API. Writes go through an os.Root opened at
-// the folder, so no link leads them out. Because the socket file is
-// world-writable, these requests are served only to root and to the owner
-// of the control folder, the host user who runs devd, as SO_PEERCRED
-// reports them; a container process that runs under that same uid is
-// served too.
+// without the engine's archive API. Every access goes through an os.Root
+// opened at the folder, so no link leads it out, and setuid, setgid and
+// sticky bits are dropped. These requests write as root, so they are served
+// only to devd on the host and to root in the container: the kernel reports
+// a peer outside the container's pid namespace with pid 0 (SO_PEERCRED), and
+// any other uid in the container, even one equal to the host user's, is
+// refused.
 //
 // # Why the socket file is world-writable
 //
@@ -48,8 +49,9 @@
 // it mode 0666. Access is limited by the folders instead: the host side
 // mounts a subfolder (mode 1777, so a container user of any uid can create
 // the socket) of a folder of mode 0700 owned by the developer, so that no
-// other host user can reach the socket file. Inside the container the file
-// is as reachable as the container's processes already are to each other.
+// other host user can reach the socket file. Inside the container, every
+// request is checked against the peer's credentials: only devd on the host,
+// root and the supervisor's own uid are served.
 //
 // The abstract socket has no file permissions; the supervisor accepts only
 // peers running as root or as its own uid (checked with SO_PEERCRED), which

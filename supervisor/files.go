@@ -33,8 +33,8 @@ var errForbidden = errors.New("forbidden")
 type fileAPI struct {
 	roots []string
 
-	// allowed reports whether a peer uid may use the file API.
-	allowed func(uid uint32) bool
+	// allowed reports whether a peer may use the file API.
+	allowed func(peer peerInfo) bool
 }
 
 // PathStat is the response to a stat request; Mode is an io/fs.FileMode.
@@ -54,15 +54,35 @@ type removeRequest struct {
 // peerKey is the context key of the connection's peer uid.
 type peerKey struct{}
 
-// peerInfo is what ConnContext learned about a connection's peer.
+// peerInfo is what ConnContext learned about a connection's peer: its uid,
+// and its pid in the supervisor's pid namespace, 0 for a process outside it.
 type peerInfo struct {
 	uid uint32
-	ok  bool
+	pid int32
+	ok  bool // false when the credentials could not be read
 }
 
-// withPeer returns ctx carrying the peer's uid, when it could be read.
-func withPeer(ctx context.Context, uid uint32, ok bool) context.Context {
-	return context.WithValue(ctx, peerKey{}, peerInfo{uid: uid, ok: ok})
+// outside reports whether the peer runs outside the container's pid
+// namespace, as devd on the host does.
+func (p peerInfo) outside() bool { return p.ok && p.pid == 0 }
+
+// withPeer returns ctx carrying what is known of the connection's peer.
+func withPeer(ctx context.Context, peer peerInfo) context.Context {
+	return context.WithValue(ctx, peerKey{}, peer)
+}
+
+// guardPeers serves only peers outside the container (devd on the host),
+// root, and the supervisor's own uid, on every route. The socket file must
+// be writable by any uid, so this is its access check.
+func guardPeers(h http.Handler, own uint32) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peer, _ := r.Context().Value(peerKey{}).(peerInfo)
+		if !peer.ok || !(peer.outside() || peer.uid == 0 || peer.uid == own) {
+			writeError(w, fmt.Errorf("%w: the supervisor serves only devd, root and uid %d in the container (peer uid %d)", errForbidden, own, peer.uid))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // register adds the file API's routes to mux.
@@ -87,7 +107,7 @@ func (f *fileAPI) register(mux *http.ServeMux) {
 			writeError(w, err)
 			return
 		}
-		st, err := filesync.StatLocal(p)
+		st, err := filesync.StatLocal(f.rootOf(p), p)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -100,14 +120,15 @@ func (f *fileAPI) register(mux *http.ServeMux) {
 			writeError(w, err)
 			return
 		}
-		if _, err := filesync.StatLocal(p); err != nil {
+		root := f.rootOf(p)
+		if _, err := filesync.StatLocal(root, p); err != nil {
 			writeError(w, err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-tar")
 		// A failure after the header was sent cuts the stream short, which
 		// the client sees as a broken archive.
-		_ = filesync.ArchiveLocal(w, p)
+		_ = filesync.ArchiveLocal(w, root, p)
 	}))
 	mux.HandleFunc("POST /files/remove", f.guard(func(w http.ResponseWriter, r *http.Request) {
 		var req removeRequest
@@ -119,7 +140,13 @@ func (f *fileAPI) register(mux *http.ServeMux) {
 			writeError(w, fmt.Errorf("%w: %s is not in a synced folder", errForbidden, req.Root))
 			return
 		}
-		if err := filesync.RemoveAll(req.Root, req.Paths); err != nil {
+		for _, p := range req.Paths {
+			if path.Clean(p) != p || p == req.Root || !underRoots([]string{req.Root}, p) {
+				writeError(w, fmt.Errorf("%w: %q is not strictly under %s", errForbidden, p, req.Root))
+				return
+			}
+		}
+		if err := filesync.RemoveLocal(f.rootOf(req.Root), req.Paths); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -131,8 +158,8 @@ func (f *fileAPI) register(mux *http.ServeMux) {
 func (f *fileAPI) guard(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		peer, _ := r.Context().Value(peerKey{}).(peerInfo)
-		if !peer.ok || !f.allowed(peer.uid) {
-			writeError(w, fmt.Errorf("%w: the file API serves only root and the user who runs devd (peer uid %d)", errForbidden, peer.uid))
+		if !peer.ok || !f.allowed(peer) {
+			writeError(w, fmt.Errorf("%w: the file API serves only devd and root in the container (peer uid %d)", errForbidden, peer.uid))
 			return
 		}
 		h(w, r)
@@ -151,6 +178,18 @@ func (f *fileAPI) pathParam(r *http.Request) (string, error) {
 		return p, nil
 	}
 	return "", fmt.Errorf("%w: %s is not in a synced folder", errForbidden, clean)
+}
+
+// rootOf returns the sync root that p, a path that pathParam or the remove
+// handler accepted, belongs to: the longest that contains it.
+func (f *fileAPI) rootOf(p string) string {
+	clean, best := path.Clean(p), ""
+	for _, r := range f.roots {
+		if underRoots([]string{r}, clean) && len(r) > len(best) {
+			best = r
+		}
+	}
+	return best
 }
 
 // rootList returns the roots served, or nil for a nil fileAPI.

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"syscall"
 )
 
 // newFileAPI returns the file API for cfg.SyncRoots, or nil when there are
-// none or the supervisor does not run as root. Besides root, it serves the
-// owner of the control folder: the host user who runs devd, whose uid the
-// kernel reports for connections through the bind-mounted socket.
+// none or the supervisor does not run as root. It serves devd on the host,
+// whose connections come from outside the container's pid namespace, and
+// root in the container, which could write the files anyway. Another uid in
+// the container, even the one of the host user who runs devd, is refused:
+// the API writes as root.
 func newFileAPI(cfg Config) (*fileAPI, error) {
 	var roots []string
 	for _, r := range cfg.SyncRoots {
@@ -24,14 +25,8 @@ func newFileAPI(cfg Config) (*fileAPI, error) {
 	if len(roots) == 0 || os.Geteuid() != 0 {
 		return nil, nil
 	}
-	hostUID := uint32(0)
-	if info, err := os.Stat(cfg.ControlDir); err == nil {
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			hostUID = st.Uid
-		}
-	}
 	return &fileAPI{
 		roots:   roots,
-		allowed: func(uid uint32) bool { return uid == 0 || uid == hostUID },
+		allowed: func(peer peerInfo) bool { return peer.outside() || peer.uid == 0 },
 	}, nil
 }

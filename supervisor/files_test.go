@@ -23,14 +23,20 @@ import (
 	filesync "github.com/devdtool/devd/sync"
 )
 
-// fileRequest sends one request to a handler with the file API, as a peer
-// of the given uid.
+// fileRequest sends one request to a handler with the file API, as a
+// process of the given uid in the container.
 func fileRequest(t *testing.T, api *fileAPI, method, target string, body []byte, uid uint32) *httptest.ResponseRecorder {
 	t.Helper()
+	return peerRequest(t, newHandler(&fakeController{}, api), method, target, body, peerInfo{uid: uid, pid: 42, ok: true})
+}
+
+// peerRequest sends one request to h as the given peer.
+func peerRequest(t *testing.T, h http.Handler, method, target string, body []byte, peer peerInfo) *httptest.ResponseRecorder {
+	t.Helper()
 	req := httptest.NewRequest(method, target, bytes.NewReader(body))
-	req = req.WithContext(withPeer(req.Context(), uid, true))
+	req = req.WithContext(withPeer(req.Context(), peer))
 	rec := httptest.NewRecorder()
-	newHandler(&fakeController{}, api).ServeHTTP(rec, req)
+	h.ServeHTTP(rec, req)
 	return rec
 }
 
@@ -58,11 +64,12 @@ func TestFileAPI(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, "old"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	api := &fileAPI{roots: []string{root}, allowed: func(uid uint32) bool { return uid == 0 || uid == 1000 }}
+	api := &fileAPI{roots: []string{root}, allowed: func(peer peerInfo) bool { return peer.outside() || peer.uid == 0 }}
 	name := strings.TrimPrefix(filepath.Join(root, "a.js"), "/")
 
 	t.Run("extract", func(t *testing.T) {
-		rec := fileRequest(t, api, http.MethodPost, "/files/extract", oneFileTar(t, name, "hello"), 1000)
+		rec := peerRequest(t, newHandler(&fakeController{}, api), http.MethodPost, "/files/extract", oneFileTar(t, name, "hello"),
+			peerInfo{uid: 1000, pid: 0, ok: true})
 		if rec.Code != http.StatusOK {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
@@ -72,9 +79,10 @@ func TestFileAPI(t *testing.T) {
 	})
 
 	t.Run("other user rejected", func(t *testing.T) {
-		rec := fileRequest(t, api, http.MethodPost, "/files/extract", oneFileTar(t, strings.TrimPrefix(filepath.Join(root, "b.js"), "/"), "x"), 1001)
+		// The same uid as devd's user on the host, but inside the container.
+		rec := fileRequest(t, api, http.MethodPost, "/files/extract", oneFileTar(t, strings.TrimPrefix(filepath.Join(root, "b.js"), "/"), "x"), 1000)
 		if rec.Code != http.StatusForbidden {
-			t.Errorf("status %d for another uid, want 403", rec.Code)
+			t.Errorf("status %d for a container process of uid 1000, want 403", rec.Code)
 		}
 		if _, err := os.Stat(filepath.Join(root, "b.js")); err == nil {
 			t.Error("a rejected peer wrote a file")
@@ -150,8 +158,8 @@ func serveOnSocket(t *testing.T, h http.Handler) *Client {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: h, ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-		uid, err := peerUID(c)
-		return withPeer(ctx, uid, err == nil)
+		peer, _ := peerCred(c)
+		return withPeer(ctx, peer)
 	}}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
@@ -188,7 +196,7 @@ func TestFilesClientErrors(t *testing.T) {
 
 func TestFilesClientRoundTrip(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "app")
-	api := &fileAPI{roots: []string{root}, allowed: func(uid uint32) bool { return uid == uint32(os.Getuid()) }}
+	api := &fileAPI{roots: []string{root}, allowed: func(peer peerInfo) bool { return peer.uid == uint32(os.Getuid()) }}
 	client := serveOnSocket(t, newHandler(&fakeController{}, api))
 	f := &Files{Client: client, Roots: []string{root}}
 	ctx := context.Background()
@@ -220,5 +228,24 @@ func TestFilesClientRoundTrip(t *testing.T) {
 	_ = os.Remove(filepath.Join(filepath.Dir(client.socket), "s.sock"))
 	if err := f.RemovePaths(ctx, "c1", root, []string{filepath.Join(root, "x")}); !errors.Is(err, filesync.ErrNeedsRunning) {
 		t.Errorf("remove with no supervisor listening: %v, want ErrNeedsRunning", err)
+	}
+}
+
+func TestGuardPeers(t *testing.T) {
+	h := guardPeers(newHandler(&fakeController{}, nil), 1000)
+	for _, tc := range []struct {
+		name string
+		peer peerInfo
+		want int
+	}{
+		{"devd on the host", peerInfo{uid: 1001, pid: 0, ok: true}, http.StatusOK},
+		{"root in the container", peerInfo{uid: 0, pid: 7, ok: true}, http.StatusOK},
+		{"the supervisor's uid", peerInfo{uid: 1000, pid: 7, ok: true}, http.StatusOK},
+		{"another uid in the container", peerInfo{uid: 1234, pid: 7, ok: true}, http.StatusForbidden},
+		{"unknown credentials", peerInfo{}, http.StatusForbidden},
+	} {
+		if rec := peerRequest(t, h, http.MethodGet, "/status", nil, tc.peer); rec.Code != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.name, rec.Code, tc.want)
+		}
 	}
 }

@@ -112,13 +112,22 @@ func (l *peerCheckListener) Accept() (net.Conn, error) {
 // peerUID returns the uid of the process at the other end of a Unix
 // socket connection.
 func peerUID(conn net.Conn) (uint32, error) {
+	p, err := peerCred(conn)
+	return p.uid, err
+}
+
+// peerCred returns the uid and the pid of the process at the other end of a
+// Unix socket connection. The kernel reports the pid as seen from the
+// supervisor's pid namespace, and 0 for a process outside it, such as devd
+// on the host.
+func peerCred(conn net.Conn) (peerInfo, error) {
 	uc, ok := conn.(*net.UnixConn)
 	if !ok {
-		return 0, fmt.Errorf("not a Unix socket connection: %T", conn)
+		return peerInfo{}, fmt.Errorf("not a Unix socket connection: %T", conn)
 	}
 	raw, err := uc.SyscallConn()
 	if err != nil {
-		return 0, err
+		return peerInfo{}, err
 	}
 	var cred *syscall.Ucred
 	var credErr error
@@ -126,10 +135,10 @@ func peerUID(conn net.Conn) (uint32, error) {
 		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
 	})
 	if err != nil {
-		return 0, err
+		return peerInfo{}, err
 	}
 	if credErr != nil {
-		return 0, fmt.Errorf("reading peer credentials: %w", credErr)
+		return peerInfo{}, fmt.Errorf("reading peer credentials: %w", credErr)
 	}
-	return cred.Uid, nil
+	return peerInfo{uid: cred.Uid, pid: cred.Pid, ok: true}, nil
 }

@@ -148,10 +148,10 @@ func newSupervisor(ctx context.Context, cfg Config) (*supervisor, error) {
 // that stops it, after waiting a little for responses being written.
 func (s *supervisor) serve() (stop func()) {
 	srv := &http.Server{
-		Handler: newHandler(s, s.files),
+		Handler: guardPeers(newHandler(s, s.files), uint32(os.Getuid())),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			uid, err := peerUID(c)
-			return withPeer(ctx, uid, err == nil)
+			peer, _ := peerCred(c)
+			return withPeer(ctx, peer)
 		},
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),

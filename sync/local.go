@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -213,7 +212,6 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 		err = f.Chown(hdr.Uid, hdr.Gid)
 	}
 	if err == nil {
-		// After the chown, which clears setuid and setgid bits.
 		err = f.Chmod(tarMode(hdr))
 	}
 	if cerr := f.Close(); err == nil {
@@ -277,81 +275,131 @@ func tempName(rel string) (string, error) {
 	return path.Join(path.Dir(rel), ".devd-"+hex.EncodeToString(b[:])+".tmp"), nil
 }
 
-// tarMode returns a header's permission bits with setuid, setgid and
-// sticky, as an os.FileMode.
+// tarMode returns a header's permission bits as an os.FileMode. Setuid,
+// setgid and sticky bits are dropped, as WriteTar drops them: a file that
+// devd writes as root must not run as root.
 func tarMode(hdr *tar.Header) fs.FileMode {
-	mode := fs.FileMode(hdr.Mode) & fs.ModePerm
-	if hdr.Mode&0o4000 != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if hdr.Mode&0o2000 != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if hdr.Mode&0o1000 != 0 {
-		mode |= fs.ModeSticky
-	}
-	return mode
+	return fs.FileMode(hdr.Mode) & fs.ModePerm
 }
 
-// StatLocal describes a local path as the engine's stat of a container
-// path does: a final link is described itself, unless p ends with a slash,
-// which follows it. A missing path gives an error wrapping
-// engine.ErrNotFound.
-func StatLocal(p string) (engine.PathStat, error) {
-	follow := p != "/" && strings.HasSuffix(p, "/")
-	clean := filepath.Clean(p)
-	var info fs.FileInfo
-	var err error
-	if follow {
-		info, err = os.Stat(clean)
-	} else {
-		info, err = os.Lstat(clean)
+// openIn opens the os.Root that confines reads and deletes of p, a path
+// of the sync root root (a folder, or a single synced file), and returns p
+// relative to it. A root that is a link is refused: the container placed
+// it, and following it could lead anywhere.
+func openIn(root, p string) (*os.Root, string, error) {
+	clean := path.Clean(p)
+	if clean != root && !within(root, clean) {
+		return nil, "", fmt.Errorf("%s: %w: not under %s", clean, ErrOutsideTree, root)
 	}
+	info, err := os.Lstat(root)
 	if errors.Is(err, fs.ErrNotExist) {
-		return engine.PathStat{}, fmt.Errorf("statting %s: %w", clean, engine.ErrNotFound)
+		return nil, "", fmt.Errorf("%s: %w", clean, engine.ErrNotFound)
 	}
 	if err != nil {
-		return engine.PathStat{}, fmt.Errorf("statting %s: %w", clean, err)
+		return nil, "", err
+	}
+	dir, rel := root, "."
+	switch {
+	case info.Mode()&fs.ModeSymlink != 0:
+		return nil, "", fmt.Errorf("target %s is a link in the container: %w", root, ErrOutsideTree)
+	case clean == root && !info.IsDir():
+		dir, rel = path.Dir(root), path.Base(root)
+	case !info.IsDir():
+		// Nothing lies under a file.
+		return nil, "", fmt.Errorf("%s: %w", clean, engine.ErrNotFound)
+	case clean != root:
+		rel = strings.TrimPrefix(clean, root+"/")
+	}
+	rt, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	return rt, rel, nil
+}
+
+// notInTree reports whether err means that a path is not in the tree: it is
+// missing, one of its folders is a file, or a link leads it out of the root.
+func notInTree(err error) bool {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP) {
+		return true
+	}
+	// os.Root reports a path that a link leads out of the root with an
+	// error of its own, which has no exported value.
+	var pe *fs.PathError
+	return errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "escapes")
+}
+
+// StatLocal describes p, a path of the sync root root, as the engine's stat
+// of a container path does: a final link is described itself, unless p ends
+// with a slash, which follows it within the root. A path that is missing, or
+// that a link leads out of the root, gives an error wrapping
+// engine.ErrNotFound. A link's LinkTarget is its text, not resolved.
+func StatLocal(root, p string) (engine.PathStat, error) {
+	follow := p != "/" && strings.HasSuffix(p, "/")
+	rt, rel, err := openIn(root, p)
+	if err != nil {
+		return engine.PathStat{}, fmt.Errorf("statting %s: %w", p, err)
+	}
+	defer rt.Close()
+	var info fs.FileInfo
+	if follow {
+		info, err = rt.Stat(rel)
+	} else {
+		info, err = rt.Lstat(rel)
+	}
+	if notInTree(err) {
+		return engine.PathStat{}, fmt.Errorf("statting %s: %w", p, engine.ErrNotFound)
+	}
+	if err != nil {
+		return engine.PathStat{}, fmt.Errorf("statting %s: %w", p, err)
 	}
 	st := engine.PathStat{Name: info.Name(), Size: info.Size(), Mode: info.Mode()}
 	if info.Mode()&fs.ModeSymlink != 0 {
-		if resolved, err := filepath.EvalSymlinks(clean); err == nil {
-			st.LinkTarget = resolved
-		} else {
-			return engine.PathStat{}, fmt.Errorf("resolving link %s: %w", clean, err)
-		}
+		st.LinkTarget, _ = rt.Readlink(rel)
 	}
 	return st, nil
 }
 
-// ArchiveLocal writes a local path as a tar stream whose entries are named
-// from its base name, as the engine's archive API does for a container
-// path: the folder itself first, then what it contains. Links are archived
-// as links, except a final link when p ends with a slash. A missing path
-// gives an error wrapping engine.ErrNotFound, before anything is written.
-func ArchiveLocal(w io.Writer, p string) error {
+// ArchiveLocal writes p, a path of the sync root root, as a tar stream whose
+// entries are named from p's base name, as the engine's archive API does for
+// a container path: the folder itself first, then what it contains. Links
+// are archived as links, except a final link when p ends with a slash,
+// which is followed within the root. Nothing outside the root is read. A
+// missing path gives an error wrapping engine.ErrNotFound, before anything
+// is written.
+func ArchiveLocal(w io.Writer, root, p string) error {
+	rt, rel, err := openIn(root, p)
+	if err != nil {
+		return fmt.Errorf("archiving %s: %w", p, err)
+	}
+	defer rt.Close()
 	follow := p != "/" && strings.HasSuffix(p, "/")
-	clean := filepath.Clean(p)
-	src := clean
+	var top fs.FileInfo
 	if follow {
-		resolved, err := filepath.EvalSymlinks(clean)
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("archiving %s: %w", clean, engine.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("archiving %s: %w", clean, err)
-		}
-		src = resolved
+		top, err = rt.Stat(rel)
+	} else {
+		top, err = rt.Lstat(rel)
 	}
-	if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("archiving %s: %w", clean, engine.ErrNotFound)
+	if notInTree(err) {
+		return fmt.Errorf("archiving %s: %w", p, engine.ErrNotFound)
 	}
-	base := filepath.Base(clean)
+	if err != nil {
+		return fmt.Errorf("archiving %s: %w", p, err)
+	}
+	base := path.Base(path.Clean(p))
 
 	tw := tar.NewWriter(w)
-	err := filepath.WalkDir(src, func(fp string, d fs.DirEntry, walkErr error) error {
+	if !top.IsDir() {
+		if err := archiveEntry(tw, rt, rel, base, top); err != nil {
+			return fmt.Errorf("archiving %s: %w", p, err)
+		}
+		return tw.Close()
+	}
+	// fs.WalkDir stats its start, following a final link as p/ asks, and
+	// does not follow links below it.
+	err = fs.WalkDir(rt.FS(), rel, func(fp string, d fs.DirEntry, walkErr error) error {
 		if walkErr != nil {
-			if fp == src {
+			if fp == rel {
 				return walkErr
 			}
 			// A path that vanished or cannot be read is left out, as a
@@ -359,22 +407,28 @@ func ArchiveLocal(w io.Writer, p string) error {
 			return nil
 		}
 		name := base
-		if fp != src {
-			name = base + "/" + filepath.ToSlash(strings.TrimPrefix(fp, src+string(filepath.Separator)))
+		if fp != rel {
+			name = base + "/" + strings.TrimPrefix(fp, rel+"/")
+			if rel == "." {
+				name = base + "/" + fp
+			}
 		}
-		info, err := d.Info()
-		if err != nil {
-			return nil
+		info := top
+		if fp != rel {
+			var err error
+			if info, err = rt.Lstat(fp); err != nil {
+				return nil
+			}
 		}
-		return archiveEntry(tw, fp, name, info)
+		return archiveEntry(tw, rt, fp, name, info)
 	})
 	if err != nil {
-		return fmt.Errorf("archiving %s: %w", clean, err)
+		return fmt.Errorf("archiving %s: %w", p, err)
 	}
 	return tw.Close()
 }
 
-func archiveEntry(tw *tar.Writer, fp, name string, info fs.FileInfo) error {
+func archiveEntry(tw *tar.Writer, rt *os.Root, rel, name string, info fs.FileInfo) error {
 	hdr := &tar.Header{Name: name, ModTime: info.ModTime(), Mode: int64(info.Mode().Perm())}
 	if info.Mode()&fs.ModeSetuid != 0 {
 		hdr.Mode |= 0o4000
@@ -394,19 +448,23 @@ func archiveEntry(tw *tar.Writer, fp, name string, info fs.FileInfo) error {
 	case info.IsDir():
 		hdr.Typeflag, hdr.Name = tar.TypeDir, name+"/"
 	case info.Mode()&fs.ModeSymlink != 0:
-		link, err := os.Readlink(fp)
+		link, err := rt.Readlink(rel)
 		if err != nil {
 			return nil
 		}
 		hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, link
 	case info.Mode().IsRegular():
 		var err error
-		f, info, err = openPlanned(fp, nil)
+		f, err = rt.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return nil
 		}
 		defer f.Close()
-		hdr.Typeflag, hdr.Size = tar.TypeReg, info.Size()
+		now, err := f.Stat()
+		if err != nil || !now.Mode().IsRegular() {
+			return nil
+		}
+		hdr.Typeflag, hdr.Size = tar.TypeReg, now.Size()
 	default:
 		hdr.Typeflag = tar.TypeFifo
 		switch {
@@ -432,4 +490,33 @@ func archiveEntry(tw *tar.Writer, fp, name string, info fs.FileInfo) error {
 		_, err = io.CopyN(tw, zeros{}, hdr.Size-n)
 	}
 	return err
+}
+
+// RemoveLocal removes paths of the sync root root, each strictly under it,
+// without following a link out of it: a path that a link leads out of the
+// root is not in the tree, so there is nothing to remove. A path already
+// gone is no error either.
+func RemoveLocal(root string, paths []string) error {
+	for _, p := range paths {
+		if path.Clean(p) != p || p == root || !within(root, p) {
+			return fmt.Errorf("removing %q: %w: not a clean path strictly under %s", p, ErrOutsideTree, root)
+		}
+	}
+	var errs []error
+	for _, p := range paths {
+		rt, rel, err := openIn(root, p)
+		if errors.Is(err, engine.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("removing %s: %w", p, err))
+			continue
+		}
+		err = rt.RemoveAll(rel)
+		rt.Close()
+		if err != nil && !notInTree(err) {
+			errs = append(errs, fmt.Errorf("removing %s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -36,20 +36,20 @@ func (l localFiles) Exec(context.Context, string, []string, engine.ExecOptions) 
 }
 
 func (l localFiles) StatPath(_ context.Context, _, p string) (engine.PathStat, error) {
-	return filesync.StatLocal(p)
+	return filesync.StatLocal(l.roots[0], p)
 }
 
 func (l localFiles) CopyFromContainer(_ context.Context, _, p string) (io.ReadCloser, error) {
-	if _, err := filesync.StatLocal(p); err != nil {
+	if _, err := filesync.StatLocal(l.roots[0], p); err != nil {
 		return nil, err
 	}
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(filesync.ArchiveLocal(pw, p)) }()
+	go func() { pw.CloseWithError(filesync.ArchiveLocal(pw, l.roots[0], p)) }()
 	return pr, nil
 }
 
-func (l localFiles) RemovePaths(_ context.Context, _, root string, paths []string) error {
-	return filesync.RemoveAll(root, paths)
+func (l localFiles) RemovePaths(_ context.Context, _, _ string, paths []string) error {
+	return filesync.RemoveLocal(l.roots[0], paths)
 }
 
 var (
@@ -240,24 +240,29 @@ func TestExtractReplacesTypes(t *testing.T) {
 func TestStatLocal(t *testing.T) {
 	base := t.TempDir()
 	write(t, filepath.Join(base, "dir", "f.txt"), "abc", 0o640)
-	if err := os.Symlink("dir", filepath.Join(base, "link")); err != nil {
-		t.Fatal(err)
+	write(t, filepath.Join(base, "outside", "secret"), "s", 0o600)
+	for target, name := range map[string]string{"dir": "link", "../outside": "escape", "/": "abs"} {
+		if err := os.Symlink(target, filepath.Join(base, "dir", name)); err != nil {
+			t.Fatal(err)
+		}
 	}
+	root := filepath.Join(base, "dir")
 
-	st, err := filesync.StatLocal(filepath.Join(base, "dir", "f.txt"))
+	st, err := filesync.StatLocal(root, filepath.Join(root, "f.txt"))
 	if err != nil || st.Name != "f.txt" || st.Size != 3 || st.Mode != 0o640 {
 		t.Errorf("file stat = %+v, %v", st, err)
 	}
-	st, err = filesync.StatLocal(filepath.Join(base, "link"))
-	if err != nil || st.Mode&fs.ModeSymlink == 0 || st.LinkTarget != filepath.Join(base, "dir") {
-		t.Errorf("link stat = %+v, %v; want the link itself, resolving to dir", st, err)
+	st, err = filesync.StatLocal(root, filepath.Join(root, "escape"))
+	if err != nil || st.Mode&fs.ModeSymlink == 0 || st.LinkTarget != "../outside" {
+		t.Errorf("link stat = %+v, %v; want the link itself and its text", st, err)
 	}
-	st, err = filesync.StatLocal(filepath.Join(base, "link") + "/")
-	if err != nil || !st.Mode.IsDir() {
-		t.Errorf("link/ stat = %+v, %v; want the folder it leads to", st, err)
+	for _, p := range []string{root + "/escape/secret", root + "/escape/", root + "/abs/etc", root + "/missing"} {
+		if _, err := filesync.StatLocal(root, p); !errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("stat of %s: %v, want ErrNotFound", p, err)
+		}
 	}
-	if _, err := filesync.StatLocal(filepath.Join(base, "missing")); !errors.Is(err, engine.ErrNotFound) {
-		t.Errorf("missing path: %v, want ErrNotFound", err)
+	if _, err := filesync.StatLocal(root, "/etc/passwd"); !errors.Is(err, filesync.ErrOutsideTree) {
+		t.Errorf("stat outside the root: %v, want ErrOutsideTree", err)
 	}
 }
 
@@ -265,12 +270,16 @@ func TestArchiveLocal(t *testing.T) {
 	base := t.TempDir()
 	root := filepath.Join(base, "app")
 	write(t, filepath.Join(root, "src", "a.js"), "aaa", 0o644)
+	write(t, filepath.Join(base, "outside", "secret"), "secret", 0o600)
 	if err := os.Symlink("src/a.js", filepath.Join(root, "main.js")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../outside", filepath.Join(root, "escape")); err != nil {
 		t.Fatal(err)
 	}
 
 	var buf bytes.Buffer
-	if err := filesync.ArchiveLocal(&buf, root); err != nil {
+	if err := filesync.ArchiveLocal(&buf, root, root); err != nil {
 		t.Fatal(err)
 	}
 	names := map[string]byte{}
@@ -290,12 +299,47 @@ func TestArchiveLocal(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]byte{"app/": tar.TypeDir, "app/src/": tar.TypeDir, "app/src/a.js": tar.TypeReg, "app/main.js": tar.TypeSymlink}
+	want := map[string]byte{"app/": tar.TypeDir, "app/src/": tar.TypeDir, "app/src/a.js": tar.TypeReg,
+		"app/main.js": tar.TypeSymlink, "app/escape": tar.TypeSymlink}
 	if fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Errorf("archive entries = %v, want %v", names, want)
 	}
-	if err := filesync.ArchiveLocal(io.Discard, filepath.Join(base, "missing")); !errors.Is(err, engine.ErrNotFound) {
-		t.Errorf("missing path: %v, want ErrNotFound", err)
+	for _, p := range []string{filepath.Join(root, "missing"), filepath.Join(root, "escape") + "/", filepath.Join(root, "escape", "secret")} {
+		var out bytes.Buffer
+		if err := filesync.ArchiveLocal(&out, root, p); !errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("archive of %s: %v, want ErrNotFound", p, err)
+		}
+		if strings.Contains(out.String(), "secret") {
+			t.Errorf("archive of %s read outside the root", p)
+		}
+	}
+}
+
+func TestRemoveLocal(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "app")
+	write(t, filepath.Join(root, "dir", "f.js"), "f", 0o644)
+	write(t, filepath.Join(base, "victim"), "keep", 0o644)
+	if err := os.Symlink(base, filepath.Join(root, "escape")); err != nil {
+		t.Fatal(err)
+	}
+
+	err := filesync.RemoveLocal(root, []string{
+		filepath.Join(root, "dir"),
+		filepath.Join(root, "escape", "victim"),
+		filepath.Join(root, "never-there"),
+	})
+	if err != nil {
+		t.Fatalf("RemoveLocal: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "dir")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("dir still there: %v", err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(base, "victim")); string(data) != "keep" {
+		t.Error("a file outside the root was removed through a link")
+	}
+	if err := filesync.RemoveLocal(root, []string{root}); !errors.Is(err, filesync.ErrOutsideTree) {
+		t.Errorf("removing the root: %v, want ErrOutsideTree", err)
 	}
 }
 
@@ -338,5 +382,25 @@ func TestExtractFileRoot(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(filepath.Join(base, "app", "other")); string(data) != "keep" {
 		t.Errorf("a sibling of the file root was written: %q", data)
+	}
+}
+
+func TestExtractDropsSpecialBits(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "app")
+	_, err := filesync.Extract(tarOf(t,
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(filepath.Join(root, "suid")), Mode: 0o4755, Linkname: "x"},
+		&tar.Header{Typeflag: tar.TypeDir, Name: relName(filepath.Join(root, "shared")) + "/", Mode: 0o3777},
+	), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]fs.FileMode{"suid": 0o755, "shared": fs.ModeDir | 0o777} {
+		info, err := os.Lstat(filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode() != want {
+			t.Errorf("%s has mode %v, want %v", name, info.Mode(), want)
+		}
 	}
 }
