@@ -1,10 +1,13 @@
 package daemon
 
 import (
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/devdtool/devd/plan"
+	filesync "github.com/devdtool/devd/sync"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -74,5 +77,37 @@ func TestLoopGuardIgnoresHumanPace(t *testing.T) {
 		g.restarted()
 		now = now.Add(2 * loopWindow)
 		g.observe(w, false)
+	}
+}
+
+func TestLoopGuardLeavesSyncedPathsAlone(t *testing.T) {
+	synced := plan.Work{
+		Service: "notification", Restart: true, PathCount: 2,
+		Reasons: []string{"notification/message.js", "notification/startup.log"},
+		Changes: []filesync.Change{{HostPath: filepath.Join("/p", "notification", "message.js")}},
+	}
+	got := writableByContainer(synced)
+	if want := []string{"notification/startup.log"}; !slices.Equal(got.Reasons, want) || got.PathCount != 1 {
+		t.Errorf("guarded reasons %q and %d paths, want %q and 1", got.Reasons, got.PathCount, want)
+	}
+	if !got.Restart {
+		t.Error("the guarded work lost its restart")
+	}
+
+	// Saves of a synced file right after each restart, past the limit,
+	// keep restarting the service.
+	now := time.Unix(1000, 0)
+	g := newLoopGuard()
+	g.now = func() time.Time { return now }
+	save := plan.Work{Service: "notification", Restart: true, PathCount: 1, Reasons: []string{"notification/message.js"},
+		Changes: []filesync.Change{{HostPath: "/p/notification/message.js"}}}
+	for i := 0; i < 2*loopLimit; i++ {
+		now = now.Add(loopWindow / 3)
+		guarded := writableByContainer(save)
+		if w := g.filter(guarded, false, hclog.NewNullLogger(), nil); !w.Restart {
+			t.Fatalf("save %d of a synced file was taken for a loop", i+1)
+		}
+		g.observe(guarded, false)
+		g.restarted()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -132,15 +133,45 @@ func (w *worker) add(work plan.Work) {
 // addWaiting queues work like add; done, when not nil, receives the
 // result once the work has been applied.
 func (w *worker) addWaiting(work plan.Work, done chan error) {
-	work = w.loop.filter(work, w.Restarting(), w.log, w.publish)
+	// Only what the container can write back on the host can loop.
+	guarded := writableByContainer(work)
+	if work.Restart && !w.loop.filter(guarded, w.Restarting(), w.log, w.publish).Restart {
+		work.Restart = false
+	}
 	w.mu.Lock()
-	w.loop.observe(work, w.restarting)
+	w.loop.observe(guarded, w.restarting)
 	w.pending.Merge(work)
 	if done != nil {
 		w.waiters = append(w.waiters, done)
 	}
 	w.mu.Unlock()
 	w.poke()
+}
+
+// writableByContainer returns work with the reasons that are synced paths
+// left out, for the loop guard: the container cannot change the host's copy
+// of a synced file, so a synced path cannot make a restart loop; only a
+// bind-mounted one can.
+func writableByContainer(work plan.Work) plan.Work {
+	if len(work.Changes) == 0 || len(work.Reasons) == 0 {
+		return work
+	}
+	var kept []string
+	for _, r := range work.Reasons {
+		synced := false
+		for _, c := range work.Changes {
+			if c.HostPath == r || strings.HasSuffix(c.HostPath, string(filepath.Separator)+filepath.FromSlash(r)) {
+				synced = true
+				break
+			}
+		}
+		if !synced {
+			kept = append(kept, r)
+		}
+	}
+	work.PathCount -= len(work.Reasons) - len(kept)
+	work.Reasons = kept
+	return work
 }
 
 // poke wakes the worker without adding work, for example when one of the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path"
 
 	"github.com/devdtool/devd/engine"
@@ -142,24 +143,55 @@ const maxDeleteProbes = 16
 // dropAbsentDeletes leaves out the deletes whose path the container does
 // not have, and returns how many it left out. An editor's temporary file,
 // created and renamed away between two batches, is such a path: a stat
-// through the engine costs less than the exec of rm. Without a Stater, or
-// with a Remover, whose deletes are cheap, nothing is left out.
+// through the engine costs less than the exec of rm. A path below a link
+// (the container replaced one of its folders with a link) is not in the
+// tree either, and rm would follow the link, so it is left out too. Without
+// a Stater, or with a Remover, whose deletes are cheap and never follow
+// links, nothing is left out.
+//
+// NOTE: a batch of more than maxDeleteProbes deletes skips these stats, so
+// its rm may follow a link that the container placed in a synced folder.
 func dropAbsentDeletes(ctx context.Context, c Copier, id string, deletes []Delete) ([]Delete, int) {
 	st, canStat := c.(Stater)
 	_, canRemove := c.(Remover)
 	if !canStat || canRemove || len(deletes) == 0 || len(deletes) > maxDeleteProbes {
 		return deletes, 0
 	}
-	entries := make([]Entry, len(deletes))
-	for i, d := range deletes {
-		entries[i] = Entry{Tree: d.Tree, ContainerPath: d.Path}
+
+	// The deletes themselves, then the distinct folders between each
+	// tree's root and its deletes.
+	entries := make([]Entry, 0, len(deletes))
+	for _, d := range deletes {
+		entries = append(entries, Entry{Tree: d.Tree, ContainerPath: d.Path})
+	}
+	folderAt := map[string]int{}
+	for _, d := range deletes {
+		root := path.Clean(d.Tree.ContainerRoot)
+		for dir := path.Dir(d.Path); dir != root && within(root, dir); dir = path.Dir(dir) {
+			if _, ok := folderAt[dir]; !ok {
+				folderAt[dir] = len(entries)
+				entries = append(entries, Entry{Tree: d.Tree, ContainerPath: dir})
+			}
+		}
 	}
 	results := probe(ctx, st, id, entries)
+
 	var kept []Delete
 	for i, d := range deletes {
+		if errors.Is(results[i].err, engine.ErrNotFound) {
+			continue
+		}
+		underLink := false
+		root := path.Clean(d.Tree.ContainerRoot)
+		for dir := path.Dir(d.Path); dir != root && within(root, dir); dir = path.Dir(dir) {
+			if r := results[folderAt[dir]]; r.err == nil && r.stat.Mode&fs.ModeSymlink != 0 {
+				underLink = true
+				break
+			}
+		}
 		// Any other error (a parent that is a file, an engine failure)
 		// leaves the delete to rm, which handles it.
-		if !errors.Is(results[i].err, engine.ErrNotFound) {
+		if !underLink {
 			kept = append(kept, d)
 		}
 	}

@@ -361,3 +361,27 @@ func TestApplyDeletesIgnoredByType(t *testing.T) {
 		t.Errorf("Apply without Stater = %v with execs %q, want no delete", err, fake.execs)
 	}
 }
+
+func TestApplySkipsDeletesBelowContainerLinks(t *testing.T) {
+	root := t.TempDir()
+	tree := &Tree{HostRoot: root, ContainerRoot: "/app"}
+	c := &statCopier{
+		paths: map[string]fs.FileMode{
+			"/app": folder, "/app/dir": fs.ModeSymlink | 0o777, "/": folder, "/r": 0o644,
+			"/app/real": folder, "/app/real/x.js": 0o644,
+		},
+		links: map[string]string{"/app/dir": "/"},
+	}
+	// The host deleted dir/r and real/x.js; in the container, dir is a
+	// link to / placed by the container.
+	_, err := Apply(context.Background(), c, "c1", []Change{
+		{Tree: tree, HostPath: filepath.Join(root, "dir", "r")},
+		{Tree: tree, HostPath: filepath.Join(root, "real", "x.js")},
+	}, Owner{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := [][]string{{"rm", "-rf", "--", "/app/real/x.js"}}; !reflect.DeepEqual(c.execs, want) {
+		t.Errorf("execs = %q, want rm of the path in the tree only", c.execs)
+	}
+}

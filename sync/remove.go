@@ -233,8 +233,9 @@ func chunkPaths(paths []string, limit int) [][]string {
 // Every path must be absolute, clean and strictly under root, or nothing is
 // removed. A symlink is removed itself, never followed. The folders above a
 // path are resolved first, and a path whose parent resolves outside root
-// (through a link the container has in its parents) is rejected. The error
-// joins the paths that could not be removed; the others are removed.
+// (through a link the container has in its parents) is not in the tree, so
+// it is left alone, as a path already gone is. The error joins the paths
+// that could not be removed; the others are removed.
 func RemoveAll(root string, paths []string) error {
 	if !filepath.IsAbs(root) || filepath.Clean(root) != root {
 		return fmt.Errorf("removing %d paths: root %q must be absolute and clean", len(paths), root)
@@ -264,7 +265,9 @@ func RemoveAll(root string, paths []string) error {
 			continue
 		}
 		if !hostWithin(realRoot, parent) {
-			errs = append(errs, fmt.Errorf("removing %s: %w: its folder resolves to %s", p, ErrOutsideTree, parent))
+			// A link in the container leads out of the tree: the path is
+			// not in it, so there is nothing to remove, and an error would
+			// hold the batch back for good.
 			continue
 		}
 		err = os.RemoveAll(filepath.Join(parent, filepath.Base(p)))

@@ -164,9 +164,11 @@ func TestRemoveAll(t *testing.T) {
 		t.Errorf("the link's target was touched: %q, %v", data, err)
 	}
 
+	// The path is not in the tree: nothing to remove, and no error that
+	// would keep the delete pending.
 	err = RemoveAll(root, []string{filepath.Join(root, "toetc", "passwd")})
-	if !errors.Is(err, ErrOutsideTree) {
-		t.Errorf("removing through a link that leaves the root = %v, want ErrOutsideTree", err)
+	if err != nil {
+		t.Errorf("removing through a link that leaves the root = %v, want nothing done and no error", err)
 	}
 	if _, err := os.Stat(filepath.Join(outside, "passwd")); err != nil {
 		t.Errorf("file outside the root was removed: %v", err)
