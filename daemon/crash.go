@@ -139,6 +139,33 @@ func jitter(d time.Duration) time.Duration {
 	return d + time.Duration((rand.Float64()*2-1)*spread)
 }
 
+// adoptCrashed marks the service's containers that exited with a failure
+// before devd followed them, as when the command fails while devd up starts
+// the stack, so that the next change starts them again as it does after a
+// crash devd saw. An exit from a signal that stops containers (docker stop,
+// docker kill, Ctrl-C) does not count.
+func (w *worker) adoptCrashed() {
+	for _, c := range w.reg.All(w.svc.Name) {
+		if c.Running || c.State != "exited" || (c.RestartPolicy != "" && c.RestartPolicy != "no") {
+			continue
+		}
+		if !c.OOMKilled && (c.ExitCode == 0 || c.ExitCode == 130 || c.ExitCode == 137 || c.ExitCode == 143) {
+			continue
+		}
+		w.mu.Lock()
+		if w.crash.crashed == nil {
+			w.crash.crashed = make(map[string]bool)
+		}
+		known := w.crash.crashed[c.ID]
+		w.crash.crashed[c.ID] = true
+		w.mu.Unlock()
+		if !known {
+			w.log.Warn("service had exited on its own before devd watched it; the next change starts it again",
+				"container", c.Name, "exit_code", c.ExitCode)
+		}
+	}
+}
+
 // crashedContainers returns the service's containers that exited on their
 // own and have not run since.
 func (w *worker) crashedContainers() []engine.Container {

@@ -252,6 +252,7 @@ func (s *session) containersChanged(ev *engine.Event) {
 		}
 		switch {
 		case ev == nil:
+			w.adoptCrashed()
 			w.add(plan.Work{Service: name, Reconcile: true, Requested: "devd compared the containers with the host"})
 		case ev.Action == "start" && !w.ownRestart(ev.ContainerID, ev.Time):
 			w.add(plan.Work{Service: name, Reconcile: true, Requested: "a container started"})

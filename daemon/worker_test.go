@@ -135,3 +135,23 @@ func TestRegistryForgetsDestroyedContainer(t *testing.T) {
 		return len(got) == 1 && got[0].ID == "c2"
 	})
 }
+
+func TestAdoptCrashedAtStart(t *testing.T) {
+	crashed := engine.Container{ID: "c1", Name: "api-1", Service: "api", State: "exited", ExitCode: 3}
+	stopped := engine.Container{ID: "c2", Name: "api-2", Service: "api", State: "exited", ExitCode: 143}
+	eng := newFakeEngine(crashed, stopped)
+	w, _ := startWorker(t, eng)
+	w.adoptCrashed()
+
+	got := w.crashedContainers()
+	if len(got) != 1 || got[0].ID != "c1" {
+		t.Fatalf("crashed containers = %v, want c1 only (c2 was stopped by a signal)", got)
+	}
+	// The next change starts it again.
+	w.add(plan.Work{Service: "api", Restart: true, Reasons: []string{"api/a.js"}, PathCount: 1})
+	waitUntil(t, "the crashed container to start", func() bool {
+		eng.mu.Lock()
+		defer eng.mu.Unlock()
+		return len(eng.restarts) == 1 && eng.restarts[0] == "c1"
+	})
+}
