@@ -204,7 +204,7 @@ func (w *worker) revive(ctx context.Context, crashed []engine.Container, work pl
 
 	var errs []error
 	for _, c := range crashed {
-		if changes := w.usableChanges(c, work.Changes); len(changes) > 0 {
+		if changes := w.usableChanges(ctx, c, work.Changes); len(changes) > 0 {
 			_, err := filesync.Apply(ctx, w.eng, c.ID, changes, w.owner(ctx, c), w.log)
 			if err != nil && !errors.Is(err, filesync.ErrNeedsRunning) {
 				errs = append(errs, fmt.Errorf("syncing into stopped %s: %w", c.Name, err))

@@ -17,6 +17,10 @@ import (
 // container's supervisor serves the file API.
 const fileProbeTimeout = 2 * time.Second
 
+// fileProbeRetry is how long devd goes through the engine after a
+// supervisor did not answer, before it asks again.
+const fileProbeRetry = time.Second
+
 // files returns how to reach c's files for trees rooted at roots: through
 // its supervisor when it runs devd's supervisor, that supervisor serves the
 // file API and its sync roots include every one of roots; through the
@@ -30,12 +34,27 @@ func (w *worker) files(ctx context.Context, c engine.Container, roots []string) 
 	sf, known := w.fileAPIs[c.ID]
 	w.mu.Unlock()
 	if !known {
-		sf = w.probeFiles(ctx, c)
 		w.mu.Lock()
-		if w.fileAPIs == nil {
-			w.fileAPIs = make(map[string]*supervisor.Files)
+		failedAt, failed := w.fileProbeFailed[c.ID]
+		w.mu.Unlock()
+		if failed && time.Since(failedAt) < fileProbeRetry {
+			return w.eng
 		}
-		w.fileAPIs[c.ID] = sf
+		var definite bool
+		sf, definite = w.probeFiles(ctx, c)
+		w.mu.Lock()
+		if definite {
+			if w.fileAPIs == nil {
+				w.fileAPIs = make(map[string]*supervisor.Files)
+			}
+			w.fileAPIs[c.ID] = sf
+			delete(w.fileProbeFailed, c.ID)
+		} else {
+			if w.fileProbeFailed == nil {
+				w.fileProbeFailed = make(map[string]time.Time)
+			}
+			w.fileProbeFailed[c.ID] = time.Now()
+		}
 		w.mu.Unlock()
 	}
 	if sf == nil {
@@ -58,22 +77,27 @@ func (w *worker) forgetFiles(id string) {
 }
 
 // probeFiles asks c's supervisor whether it serves the file API. It returns
-// nil when it does not, or cannot be reached.
-func (w *worker) probeFiles(ctx context.Context, c engine.Container) *supervisor.Files {
+// nil when it does not, or cannot be reached; definite is false in the
+// second case, as while the container starts, so the answer is not kept.
+func (w *worker) probeFiles(ctx context.Context, c engine.Container) (files *supervisor.Files, definite bool) {
 	dir, err := up.RunDir(c.Project, c.Service)
 	if err != nil {
-		return nil
+		return nil, true
 	}
 	client := supervisor.NewSocketClient(filepath.Join(dir, c.ID[:12]+".sock"))
 	ctx, cancel := context.WithTimeout(ctx, fileProbeTimeout)
 	defer cancel()
 	st, err := client.Status(ctx)
-	if err != nil || !st.Files {
-		w.log.Debug("copying files through the engine", "container", c.Name, "file_api", st.Files, "error", err)
-		return nil
+	if err != nil {
+		w.log.Debug("supervisor not reachable; copying files through the engine", "container", c.Name, "error", err)
+		return nil, false
+	}
+	if !st.Files {
+		w.log.Debug("copying files through the engine: the supervisor serves no file API", "container", c.Name)
+		return nil, true
 	}
 	w.log.Debug("copying files through the supervisor", "container", c.Name, "sync_roots", st.SyncRoots)
-	return &supervisor.Files{Engine: w.eng, Client: client, Roots: st.SyncRoots}
+	return &supervisor.Files{Engine: w.eng, Client: client, Roots: st.SyncRoots}, true
 }
 
 // treeRoots returns the container roots of the changes' trees.

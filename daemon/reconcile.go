@@ -8,6 +8,7 @@ import (
 
 	"github.com/devdtool/devd/engine"
 	"github.com/devdtool/devd/event"
+	"github.com/devdtool/devd/supervisor"
 	filesync "github.com/devdtool/devd/sync"
 )
 
@@ -99,10 +100,16 @@ func (w *worker) owner(ctx context.Context, c engine.Container) filesync.Owner {
 	return o
 }
 
-// usableTree reports whether the archive API can reach the tree's target
-// in the container; the first time it cannot, it says why.
-func (w *worker) usableTree(c engine.Container, t *filesync.Tree) bool {
-	err := filesync.CheckTarget(c, t)
+// usableTree reports whether devd can reach the tree's target in the
+// container, through the archive API or through devd's supervisor; the
+// first time it cannot, it says why.
+func (w *worker) usableTree(ctx context.Context, c engine.Container, t *filesync.Tree) bool {
+	var err error
+	if _, inside := w.files(ctx, c, []string{t.ContainerRoot}).(*supervisor.Files); inside {
+		err = filesync.CheckTargetFromInside(c, t)
+	} else {
+		err = filesync.CheckTarget(c, t)
+	}
 	if err == nil {
 		return true
 	}
@@ -131,7 +138,7 @@ func (w *worker) reconcile(ctx context.Context, containers []engine.Container) (
 		failed := false
 		for i := range w.rules {
 			rule := &w.rules[i]
-			if rule.Tree == nil || !w.usableTree(c, rule.Tree) {
+			if rule.Tree == nil || !w.usableTree(ctx, c, rule.Tree) {
 				continue
 			}
 			start := time.Now()

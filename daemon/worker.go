@@ -69,6 +69,9 @@ type worker struct {
 	onResumed  []func()                     // guarded by mu; called when devd let a debugged program run itself
 	crash      crashState                   // guarded by mu
 	fileAPIs   map[string]*supervisor.Files // guarded by mu; by container id, nil when the engine copies
+	// fileProbeFailed holds when a supervisor last did not answer, by
+	// container id; guarded by mu.
+	fileProbeFailed map[string]time.Time
 
 	// retryMin and retryMax bound the delay before failed work is tried
 	// again. They are fixed at creation.
@@ -446,7 +449,7 @@ func (w *worker) sync(ctx context.Context, containers []engine.Container, work p
 			// A retry into a full container stays quiet until it succeeds.
 			w.publish(event.Event{Type: event.SyncStarted, Container: c.Name, Paths: work.Reasons})
 		}
-		changes := w.usableChanges(c, work.Changes)
+		changes := w.usableChanges(ctx, c, work.Changes)
 		if len(changes) == 0 {
 			continue
 		}
@@ -579,10 +582,10 @@ func reasonText(work plan.Work) string {
 
 // usableChanges leaves out the changes whose target the container's
 // archive API cannot reach.
-func (w *worker) usableChanges(c engine.Container, changes []filesync.Change) []filesync.Change {
+func (w *worker) usableChanges(ctx context.Context, c engine.Container, changes []filesync.Change) []filesync.Change {
 	var out []filesync.Change
 	for _, ch := range changes {
-		if w.usableTree(c, ch.Tree) {
+		if w.usableTree(ctx, c, ch.Tree) {
 			out = append(out, ch)
 		}
 	}

@@ -26,6 +26,17 @@ var ErrTargetUnreachable = errors.New("the Engine archive API cannot reach the s
 // The error wraps ErrTargetUnreachable; nil means none of these applies.
 // Call it when a container is first seen, and report it once.
 func CheckTarget(c engine.Container, t *Tree) error {
+	return checkTarget(c, t, false)
+}
+
+// CheckTargetFromInside is CheckTarget for copies made inside the
+// container, by devd's supervisor: they see tmpfs mounts as the container
+// does, so only read-only targets are unreachable.
+func CheckTargetFromInside(c engine.Container, t *Tree) error {
+	return checkTarget(c, t, true)
+}
+
+func checkTarget(c engine.Container, t *Tree, inside bool) error {
 	root := path.Clean(t.ContainerRoot)
 	name := c.Name
 	if name == "" {
@@ -41,6 +52,7 @@ func CheckTarget(c engine.Container, t *Tree) error {
 		above := within(dst, root)
 		below := !above && within(root, dst)
 		switch {
+		case inside && m.Type == "tmpfs":
 		case m.Type == "tmpfs" && above:
 			errs = append(errs, fmt.Errorf("target %s in container %s is on a tmpfs mount at %s: %w: the engine writes beneath tmpfs mounts, where the container cannot see the files; sync into a folder of the image or a volume",
 				root, name, dst, ErrTargetUnreachable))

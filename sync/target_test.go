@@ -50,3 +50,18 @@ func TestCheckTarget(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckTargetFromInside(t *testing.T) {
+	tree := &Tree{HostRoot: "/h/api", ContainerRoot: "/usr/src/app"}
+	onTmpfs := engine.Container{Name: "api-1", Mounts: []engine.Mount{{Type: "tmpfs", Destination: "/usr/src"}}}
+	if err := CheckTargetFromInside(onTmpfs, tree); err != nil {
+		t.Errorf("a target on a tmpfs, written from inside: %v, want nil", err)
+	}
+	if err := CheckTarget(onTmpfs, tree); err == nil {
+		t.Error("a target on a tmpfs, written through the engine: nil, want an error")
+	}
+	readOnly := engine.Container{Name: "api-1", Mounts: []engine.Mount{{Type: "volume", Destination: "/usr/src/app", ReadOnly: true}}}
+	if err := CheckTargetFromInside(readOnly, tree); !errors.Is(err, ErrTargetUnreachable) {
+		t.Errorf("a read-only target, written from inside: %v, want ErrTargetUnreachable", err)
+	}
+}
