@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,13 +69,7 @@ func localOwner() filesync.Owner {
 // TestConvergenceLocal runs the random operations of TestConvergence
 // against the supervisor's file functions on a local folder.
 func TestConvergenceLocal(t *testing.T) {
-	seeds := []uint64{*seedFlag}
-	if *seedFlag == 0 {
-		seeds = nil
-		for range *seedsFlag {
-			seeds = append(seeds, rand.Uint64()%1_000_000_000+1)
-		}
-	}
+	seeds := convergenceSeeds()
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			defer func() {

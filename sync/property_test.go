@@ -41,6 +41,19 @@ const (
 	maxPause = 2 * time.Millisecond
 )
 
+// convergenceSeeds returns the seeds the convergence tests run: the one
+// given with -sync.seed, else -sync.seeds random ones.
+func convergenceSeeds() []uint64 {
+	if *seedFlag != 0 {
+		return []uint64{*seedFlag}
+	}
+	var seeds []uint64
+	for range *seedsFlag {
+		seeds = append(seeds, rand.Uint64()%1_000_000_000+1)
+	}
+	return seeds
+}
+
 // TestConvergence applies random sequences of file operations to a host
 // tree, as a developer and their tools would. After each burst it calls
 // Apply with the paths touched, which is what devd's watcher reports. The
@@ -54,13 +67,7 @@ func TestConvergence(t *testing.T) {
 		// Deletes go through devd's supervisor there.
 		{"no-rm", noRmImage(t, env, true)},
 	}
-	seeds := []uint64{*seedFlag}
-	if *seedFlag == 0 {
-		seeds = nil
-		for range *seedsFlag {
-			seeds = append(seeds, rand.Uint64()%1_000_000_000+1)
-		}
-	}
+	seeds := convergenceSeeds()
 
 	for _, img := range images {
 		t.Run(img.name, func(t *testing.T) {

@@ -3,7 +3,6 @@ package sync_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,13 +99,7 @@ func TestConvergenceThroughSupervisor(t *testing.T) {
 	env := enginetest.New(t)
 	id, files := supervisedContainer(t, env, "/srv")
 
-	seeds := []uint64{*seedFlag}
-	if *seedFlag == 0 {
-		seeds = nil
-		for range *seedsFlag {
-			seeds = append(seeds, rand.Uint64()%1_000_000_000+1)
-		}
-	}
+	seeds := convergenceSeeds()
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			defer func() {
