@@ -20,6 +20,10 @@ import (
 // project does not have. The server responds to it with 404.
 var ErrUnknownService = errors.New("unknown service")
 
+// ErrPaused is returned, wrapped, by a Backend for a request that a paused
+// service cannot serve now. The server responds to it with 409.
+var ErrPaused = errors.New("paused")
+
 // Timeouts of the HTTP servers in this package.
 const (
 	// readHeaderTimeout bounds how long a client may take to send its
@@ -245,13 +249,15 @@ func unknownService(st Status, name string) error {
 }
 
 // writeBackendError responds to an error of the backend with 404 for an
-// unknown service, 503 when the request was cancelled because devd is
-// stopping, and 500 otherwise.
+// unknown service, 409 for a paused one, 503 when the request was cancelled
+// because devd is stopping, and 500 otherwise.
 func writeBackendError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
 	case errors.Is(err, ErrUnknownService):
 		code = http.StatusNotFound
+	case errors.Is(err, ErrPaused):
+		code = http.StatusConflict
 	case errors.Is(err, context.Canceled):
 		code = http.StatusServiceUnavailable
 	}

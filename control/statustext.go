@@ -121,9 +121,14 @@ func debugEndpoint(d DebugStatus) string {
 		s += " (" + d.Runtime + ")"
 	}
 	if d.Connected {
-		return s + ", debugger connected (" + plural(d.Connections, "connection") + ")"
+		s += ", debugger connected (" + plural(d.Connections, "connection") + ")"
+	} else {
+		s += ", no debugger connected"
 	}
-	return s + ", no debugger connected"
+	if d.Paused {
+		s += ", program paused at a breakpoint"
+	}
+	return s
 }
 
 func formatClock(t time.Time) string {

@@ -143,7 +143,13 @@ func (d *Daemon) Sync(ctx context.Context, service string) error {
 	return wait(ctx, w, plan.Work{Service: service, Reconcile: true, Requested: "requested with devd sync"})
 }
 
+// wait queues work asked for through the control API and waits until it is
+// applied. A paused service applies nothing until it is resumed, so the
+// request is rejected at once rather than left waiting.
 func wait(ctx context.Context, w *worker, work plan.Work) error {
+	if w.Paused() {
+		return fmt.Errorf("service %q is %w: its changes are kept until devd resume; run 'devd resume %s' first", w.svc.Name, control.ErrPaused, w.svc.Name)
+	}
 	done := make(chan error, 1)
 	w.addWaiting(work, done)
 	select {

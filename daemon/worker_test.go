@@ -2,11 +2,14 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/devdtool/devd/compose"
+	"github.com/devdtool/devd/control"
 	"github.com/devdtool/devd/engine"
 	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/plan"
@@ -154,4 +157,25 @@ func TestAdoptCrashedAtStart(t *testing.T) {
 		defer eng.mu.Unlock()
 		return len(eng.restarts) == 1 && eng.restarts[0] == "c1"
 	})
+}
+
+func TestWaitRejectsPausedService(t *testing.T) {
+	eng := newFakeEngine(running("c1", "api"))
+	w, _ := startWorker(t, eng)
+	w.state.mu.Lock()
+	w.state.paused = true
+	w.state.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	err := wait(ctx, w, plan.Work{Service: "api", Restart: true, Requested: "requested with devd restart"})
+	if !errors.Is(err, control.ErrPaused) {
+		t.Fatalf("restart of a paused service: %v, want ErrPaused at once", err)
+	}
+	if !strings.Contains(err.Error(), "devd resume api") {
+		t.Errorf("error %q does not say how to go on", err)
+	}
+	if !w.Pending().Empty() {
+		t.Error("the rejected restart was queued anyway")
+	}
 }
