@@ -72,13 +72,15 @@ func Extract(r io.Reader, roots []string) (ExtractStats, error) {
 }
 
 type extractor struct {
-	order []string
-	roots map[string]*os.Root
-	stats ExtractStats
-	errs  []error
+	order   []string
+	roots   map[string]*os.Root
+	folders map[string]*os.Root // folders below the roots, by local path
+	stats   ExtractStats
+	errs    []error
 }
 
 func (ex *extractor) close() {
+	ex.closeFolders()
 	for _, r := range ex.roots {
 		r.Close()
 	}
@@ -113,19 +115,26 @@ func (ex *extractor) entry(hdr *tar.Header, content io.Reader) error {
 	if err != nil {
 		return err
 	}
+	// Each operation then names one path component in an open folder,
+	// instead of walking the path from the root again.
+	parent, err := ex.folder(rt, dir, path.Dir(rel))
+	if err != nil {
+		return fmt.Errorf("extracting %s: %w", p, err)
+	}
+	name := path.Base(rel)
 
 	switch hdr.Typeflag {
 	case tar.TypeDir:
-		err = extractDir(rt, rel, hdr)
+		err = extractDir(parent, name, hdr)
 	case tar.TypeReg:
 		var n int64
-		n, err = extractFile(rt, rel, hdr, content)
+		n, err = extractFile(parent, name, hdr, content)
 		ex.stats.Bytes += n
 	case tar.TypeSymlink:
 		if !linkStaysWithin(root, p, hdr.Linkname) {
 			return fmt.Errorf("extracting link %s -> %s: %w: the target leaves %s", p, hdr.Linkname, ErrOutsideTree, root)
 		}
-		err = extractLink(rt, rel, hdr)
+		err = extractLink(parent, name, hdr)
 	default:
 		return fmt.Errorf("extracting %s: tar type %q is not supported", p, hdr.Typeflag)
 	}
@@ -134,6 +143,44 @@ func (ex *extractor) entry(hdr *tar.Header, content io.Reader) error {
 	}
 	ex.stats.Entries++
 	return nil
+}
+
+// maxOpenFolders bounds the folders one extraction keeps open.
+const maxOpenFolders = 256
+
+// folder returns the os.Root of the folder rel in rt, the root opened at
+// dir, creating it when it is missing. Folders are kept open for the next
+// entries, which tar streams group by folder.
+func (ex *extractor) folder(rt *os.Root, dir, rel string) (*os.Root, error) {
+	if rel == "." {
+		return rt, nil
+	}
+	key := dir + "/" + rel
+	if sub, ok := ex.folders[key]; ok {
+		return sub, nil
+	}
+	if err := rt.MkdirAll(rel, 0o755); err != nil {
+		return nil, err
+	}
+	sub, err := rt.OpenRoot(rel)
+	if err != nil {
+		return nil, err
+	}
+	if len(ex.folders) >= maxOpenFolders {
+		ex.closeFolders()
+	}
+	if ex.folders == nil {
+		ex.folders = make(map[string]*os.Root)
+	}
+	ex.folders[key] = sub
+	return sub, nil
+}
+
+func (ex *extractor) closeFolders() {
+	for key, sub := range ex.folders {
+		sub.Close()
+		delete(ex.folders, key)
+	}
 }
 
 // open returns the os.Root of a target folder, or of a target file's folder,
@@ -172,9 +219,6 @@ func extractDir(rt *os.Root, rel string, hdr *tar.Header) error {
 		}
 		fallthrough
 	case errors.Is(err, fs.ErrNotExist):
-		if err := rt.MkdirAll(path.Dir(rel), 0o755); err != nil {
-			return err
-		}
 		if err := rt.Mkdir(rel, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
@@ -191,9 +235,6 @@ func extractDir(rt *os.Root, rel string, hdr *tar.Header) error {
 }
 
 func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (int64, error) {
-	if err := rt.MkdirAll(path.Dir(rel), 0o755); err != nil {
-		return 0, err
-	}
 	// A new file is written in place, which saves a rename. O_EXCL fails
 	// on any existing path, a link included, so nothing is followed.
 	name := rel
@@ -235,9 +276,6 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 }
 
 func extractLink(rt *os.Root, rel string, hdr *tar.Header) error {
-	if err := rt.MkdirAll(path.Dir(rel), 0o755); err != nil {
-		return err
-	}
 	tmp, err := tempName(rel)
 	if err != nil {
 		return err
