@@ -82,7 +82,7 @@ func newGoStack(t *testing.T, extra string) *goStack {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), composeTimeout)
 		defer cancel()
-		if out, err := s.composeCtx(ctx, "down", "--volumes", "--timeout", "2"); err != nil {
+		if out, err := s.composeCtx(ctx, "down", "--volumes", "--rmi", "local", "--timeout", "2"); err != nil {
 			t.Logf("docker compose down: %v\n%s", err, out)
 		}
 		// By name, which only untags an image that other projects share.

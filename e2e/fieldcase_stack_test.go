@@ -56,7 +56,7 @@ func startStackSetup(t *testing.T, setup stackSetup) *stack {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), composeTimeout)
 		defer cancel()
-		out, err := s.composeCtx(ctx, "down", "--volumes", "--remove-orphans", "--timeout", "2")
+		out, err := s.composeCtx(ctx, "down", "--volumes", "--remove-orphans", "--rmi", "local", "--timeout", "2")
 		if err != nil {
 			t.Logf("docker compose down: %v\n%s", err, out)
 		}

@@ -165,7 +165,7 @@ func startStackWith(t *testing.T, apiExtra string) *stack {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), composeTimeout)
 		defer cancel()
-		out, err := s.composeCtx(ctx, "down", "--volumes", "--remove-orphans", "--timeout", "2")
+		out, err := s.composeCtx(ctx, "down", "--volumes", "--remove-orphans", "--rmi", "local", "--timeout", "2")
 		if err != nil {
 			t.Logf("docker compose down: %v\n%s", err, out)
 		}
@@ -198,7 +198,7 @@ func prepareStack(t *testing.T) *stack {
 		ctx, cancel := context.WithTimeout(context.Background(), composeTimeout)
 		defer cancel()
 		// The project name finds every container, whichever files made it.
-		cmd := exec.CommandContext(ctx, "docker", "compose", "-p", s.project, "down", "--volumes", "--remove-orphans", "--timeout", "2")
+		cmd := exec.CommandContext(ctx, "docker", "compose", "-p", s.project, "down", "--volumes", "--remove-orphans", "--rmi", "local", "--timeout", "2")
 		cmd.Dir = s.dir
 		cmd.Env = s.env
 		if out, err := cmd.CombinedOutput(); err != nil {
