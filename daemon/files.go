@@ -13,19 +13,18 @@ import (
 	"github.com/devdtool/devd/up"
 )
 
-// fileProbeTimeout bounds the status request that tells whether a
+// fileProbeTimeout bounds the status request that shows whether a
 // container's supervisor serves the file API.
 const fileProbeTimeout = 2 * time.Second
 
 // fileProbeRetry is how long devd goes through the engine after a
-// supervisor did not answer, before it asks again.
+// supervisor did not respond, before it asks again.
 const fileProbeRetry = time.Second
 
-// files returns how to reach c's files for trees rooted at roots: through
-// its supervisor when it runs devd's supervisor, that supervisor serves the
-// file API and its sync roots include every one of roots; through the
-// engine otherwise. The answer is kept per container until a request
-// through the supervisor fails.
+// files returns how to reach c's files for trees rooted at roots. It is
+// devd's supervisor in c when the supervisor serves the file API for every
+// one of roots, and the engine otherwise. The choice is kept per container
+// until a request through the supervisor fails.
 func (w *worker) files(ctx context.Context, c engine.Container, roots []string) filesync.Reconciler {
 	if !supervised(c) || len(c.ID) < 12 {
 		return w.eng
