@@ -49,7 +49,7 @@ func parseQuiet(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < minQuiet || d > maxQuiet {
-		return 0, fmt.Errorf("invalid --quiet (or DEVD_QUIET) %q: use a duration from %s to %s, such as 20ms", s, minQuiet, maxQuiet)
+		return 0, fmt.Errorf("invalid --quiet (or DEVD_QUIET) %q: use a duration from %s to %s, such as 25ms", s, minQuiet, maxQuiet)
 	}
 	return d, nil
 }

@@ -152,7 +152,7 @@ func TestBadInputExitsWithMessage(t *testing.T) {
 			compose: validCompose,
 			args:    []string{"--quiet", "fast"},
 			code:    exitUsage,
-			want:    []string{`"fast"`, "such as 20ms"},
+			want:    []string{`"fast"`, "such as 25ms"},
 		},
 		{
 			name:    "unknown flag",
