@@ -32,6 +32,10 @@ const (
 	userStopWindow = 15 * time.Second
 	// adviceLogTimeout bounds reading an exited container's output.
 	adviceLogTimeout = 5 * time.Second
+	// adviceLogReads and adviceLogDelay bound how often, and how far apart,
+	// an exited dlv's output is read while its last lines may be missing.
+	adviceLogReads = 4
+	adviceLogDelay = 150 * time.Millisecond
 	// maxAdviceOutput caps the output read to explain a failed dlv.
 	maxAdviceOutput = 64 << 10
 )
@@ -124,14 +128,27 @@ func (w *worker) debuggerAdvice(ctx context.Context, c engine.Container) string 
 	}
 	ctx, cancel := context.WithTimeout(ctx, adviceLogTimeout)
 	defer cancel()
-	var out strings.Builder
-	_ = w.eng.FollowLogs(ctx, c.ID, c.StartedAt, func(_ string, line []byte) {
-		if out.Len() < maxAdviceOutput {
-			out.Write(line)
-			out.WriteByte('\n')
+	// The engine copies a container's output to its log asynchronously, so
+	// the last lines of a process that failed at once may not be there yet
+	// when the exit is seen: read again a few times before giving up.
+	for attempt := 0; ; attempt++ {
+		var out strings.Builder
+		_ = w.eng.FollowLogs(ctx, c.ID, c.StartedAt, func(_ string, line []byte) {
+			if out.Len() < maxAdviceOutput {
+				out.Write(line)
+				out.WriteByte('\n')
+			}
+		})
+		advice := delve.Advice(out.String(), c.ExitCode)
+		if advice != "" || attempt == adviceLogReads-1 || ctx.Err() != nil {
+			return advice
 		}
-	})
-	return delve.Advice(out.String(), c.ExitCode)
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-time.After(adviceLogDelay):
+		}
+	}
 }
 
 func jitter(d time.Duration) time.Duration {
