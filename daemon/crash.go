@@ -158,9 +158,9 @@ func jitter(d time.Duration) time.Duration {
 
 // adoptCrashed marks the service's containers that exited with a failure
 // before devd followed them, as when the command fails while devd up starts
-// the stack, so that the next change starts them again as it does after a
-// crash devd saw. An exit from a signal that stops containers (docker stop,
-// docker kill, Ctrl-C) does not count.
+// the stack. The next change then starts them again, as after a crash devd
+// saw. An exit from a signal that stops containers (docker stop, docker
+// kill, Ctrl-C) does not count.
 func (w *worker) adoptCrashed() {
 	for _, c := range w.reg.All(w.svc.Name) {
 		if c.Running || c.State != "exited" || (c.RestartPolicy != "" && c.RestartPolicy != "no") {

@@ -18,7 +18,7 @@ import (
 const fileProbeTimeout = 2 * time.Second
 
 // fileProbeRetry is how long devd goes through the engine after a
-// supervisor did not respond, before it asks again.
+// supervisor did not respond, before it probes again.
 const fileProbeRetry = time.Second
 
 // files returns how to reach c's files for trees rooted at roots. It is
@@ -75,9 +75,10 @@ func (w *worker) forgetFiles(id string) {
 	w.mu.Unlock()
 }
 
-// probeFiles asks c's supervisor whether it serves the file API. It returns
-// nil when it does not, or cannot be reached; definite is false in the
-// second case, as while the container starts, so the answer is not kept.
+// probeFiles requests c's supervisor status to learn whether it serves the
+// file API. It returns nil when it does not or cannot be reached. definite
+// is false in the second case, as while the container starts, so that the
+// result is not kept.
 func (w *worker) probeFiles(ctx context.Context, c engine.Container) (files *supervisor.Files, definite bool) {
 	dir, err := up.RunDir(c.Project, c.Service)
 	if err != nil {

@@ -101,8 +101,8 @@ func (w *worker) owner(ctx context.Context, c engine.Container) filesync.Owner {
 }
 
 // usableTree reports whether devd can reach the tree's target in the
-// container, through the archive API or through devd's supervisor; the
-// first time it cannot, it says why.
+// container, through the archive API or through devd's supervisor. The
+// first time it cannot, it logs why.
 func (w *worker) usableTree(ctx context.Context, c engine.Container, t *filesync.Tree) bool {
 	var err error
 	if _, inside := w.files(ctx, c, []string{t.ContainerRoot}).(*supervisor.Files); inside {

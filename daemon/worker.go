@@ -69,8 +69,8 @@ type worker struct {
 	onResumed  []func()                     // guarded by mu; called when devd let a debugged program run itself
 	crash      crashState                   // guarded by mu
 	fileAPIs   map[string]*supervisor.Files // guarded by mu; by container id, nil when the engine copies
-	// fileProbeFailed holds when a supervisor last did not answer, by
-	// container id; guarded by mu.
+	// fileProbeFailed is when a supervisor last did not respond, by
+	// container id. Guarded by mu.
 	fileProbeFailed map[string]time.Time
 
 	// retryMin and retryMax bound the delay before failed work is tried
@@ -151,10 +151,9 @@ func (w *worker) addWaiting(work plan.Work, done chan error) {
 	w.poke()
 }
 
-// writableByContainer returns work with the reasons that are synced paths
-// left out, for the loop guard: the container cannot change the host's copy
-// of a synced file, so a synced path cannot make a restart loop; only a
-// bind-mounted one can.
+// writableByContainer returns work without the reasons that are synced
+// paths, for the loop guard. A container cannot change the host's copy of a
+// synced file, so only a bind-mounted path can make a restart loop.
 func writableByContainer(work plan.Work) plan.Work {
 	if len(work.Changes) == 0 || len(work.Reasons) == 0 {
 		return work

@@ -177,11 +177,11 @@ func (w *Work) Merge(later Work) {
 }
 
 // Split separates what the work copies from what it does once the copies
-// are in: copies holds the changes and the reconciliation, and actions the
+// are in. copies has the changes and the reconciliation. actions has the
 // restart, build, rebuild and commands, with the work's reasons and path
 // count, so that a restart held back still names what caused it. Rebuild
-// work recreates the containers, which makes copies moot: all of it goes to
-// actions.
+// work recreates the containers, which makes copies moot, so all of it goes
+// to actions.
 func (w Work) Split() (copies, actions Work) {
 	if w.Rebuild {
 		return Work{Service: w.Service}, w

@@ -36,10 +36,9 @@
 // without the engine's archive API. Every access goes through an os.Root
 // opened at the folder, so no link leads it out, and setuid, setgid and
 // sticky bits are dropped. These requests write as root, so they are served
-// only to devd on the host and to root in the container: the kernel reports
-// a peer outside the container's pid namespace with pid 0 (SO_PEERCRED), and
-// any other uid in the container, even one equal to the host user's, is
-// refused.
+// only to devd on the host and to root in the container. The kernel reports
+// a peer outside the container's pid namespace with pid 0 (SO_PEERCRED). Any
+// other uid in the container is rejected, even one equal to the host user's.
 //
 // # Why the socket file is world-writable
 //

@@ -54,8 +54,8 @@ type removeRequest struct {
 // peerKey is the context key of the connection's peer uid.
 type peerKey struct{}
 
-// peerInfo is what ConnContext learned about a connection's peer: its uid,
-// and its pid in the supervisor's pid namespace, 0 for a process outside it.
+// peerInfo is the credentials of a connection's peer: its uid, and its pid
+// in the supervisor's pid namespace, which is 0 for a process outside it.
 type peerInfo struct {
 	uid uint32
 	pid int32
@@ -287,9 +287,9 @@ func underRoots(roots []string, p string) bool {
 	return false
 }
 
-// stoppedIfUnreachable marks a socket that no supervisor answers, as after
-// its container stopped, with sync.ErrNeedsRunning, so that the work is
-// kept until the container runs again.
+// stoppedIfUnreachable wraps a failed connection to a socket that no
+// supervisor serves, as after its container stopped, in sync.ErrNeedsRunning.
+// The work is then kept until the container runs again.
 func stoppedIfUnreachable(err error) error {
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
 		return fmt.Errorf("%w: %w", filesync.ErrNeedsRunning, err)

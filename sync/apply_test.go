@@ -174,7 +174,7 @@ func TestDropIgnoredDeletes(t *testing.T) {
 		t.Errorf("kept deletes %q, want %q", got, want)
 	}
 
-	// A failed stat after the context ended tells nothing about the path.
+	// A failed stat after the context ended shows nothing about the path.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for _, d := range dropIgnoredDeletes(ctx, c, "c1", deletes[2:3]) {

@@ -37,8 +37,8 @@ type ExtractStats struct {
 // A missing root folder is created with its parents. A root that is a link
 // or not a folder is rejected. An entry replaces a path of another type. A
 // file that replaces a path is written to a temporary name in its folder and
-// renamed over it, so readers see the old or the new content, never a part;
-// a new file is written in place. Owners, modes and modification times come
+// renamed over it, so readers see the old or the new content, never a part.
+// A new file is written in place. Owners, modes and modification times come
 // from the headers; a link's time is left as it is created.
 //
 // A rejected or failed entry does not stop the others: the error joins
@@ -248,16 +248,8 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 	if err != nil {
 		return 0, err
 	}
-	n, err := io.Copy(f, content)
-	if err == nil {
-		err = f.Chown(hdr.Uid, hdr.Gid)
-	}
-	if err == nil {
-		err = f.Chmod(tarMode(hdr))
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+
+	n, err := fillFile(f, hdr, content)
 	if err == nil {
 		err = rt.Chtimes(name, hdr.ModTime, hdr.ModTime)
 	}
@@ -273,6 +265,22 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 		return n, err
 	}
 	return n, nil
+}
+
+// fillFile writes a tar entry's content into f, gives it the entry's owner
+// and mode, and closes it.
+func fillFile(f *os.File, hdr *tar.Header, content io.Reader) (int64, error) {
+	n, err := io.Copy(f, content)
+	if err == nil {
+		err = f.Chown(hdr.Uid, hdr.Gid)
+	}
+	if err == nil {
+		err = f.Chmod(tarMode(hdr))
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
 }
 
 func extractLink(rt *os.Root, rel string, hdr *tar.Header) error {
@@ -433,8 +441,8 @@ func ArchiveLocal(w io.Writer, root, p string) error {
 		}
 		return tw.Close()
 	}
-	// fs.WalkDir stats its start, following a final link as p/ asks, and
-	// does not follow links below it.
+	// fs.WalkDir stats its start, following a final link as p/ requests,
+	// and does not follow links below it.
 	err = fs.WalkDir(rt.FS(), rel, func(fp string, d fs.DirEntry, walkErr error) error {
 		if walkErr != nil {
 			if fp == rel {

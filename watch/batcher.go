@@ -33,7 +33,7 @@ const (
 // A bulk change (a checkout, a build, a copy of a folder) has pauses longer
 // than an editor's quiet period, more so on a loaded machine. Once this many
 // paths came without a settled batch, or a batch was flushed at the maximum
-// wait, the events count as settled only after bulkQuiet without one; the
+// wait, the events count as settled only after bulkQuiet without one. The
 // batches in between are flushed at the quiet period as usual, unsettled.
 const (
 	bulkPaths = 50
