@@ -34,10 +34,14 @@ const (
 // than an editor's quiet period, more so on a loaded machine. Once this many
 // paths came without a settled batch, or a batch was flushed at the maximum
 // wait, the events count as settled only after bulkQuiet without one. The
-// batches in between are flushed at the quiet period as usual, unsettled.
+// batches in between are flushed unsettled, at the quiet period as usual or
+// at the latest bulkInterval after their first path. So a consumer copies
+// files while the rest are still being written, instead of after the
+// maximum wait.
 const (
-	bulkPaths = 50
-	bulkQuiet = 150 * time.Millisecond
+	bulkPaths    = 50
+	bulkQuiet    = 150 * time.Millisecond
+	bulkInterval = 50 * time.Millisecond
 )
 
 // Batch is a set of changed paths, flushed together.
@@ -170,7 +174,11 @@ func (b *Batcher) Run(ctx context.Context, in <-chan string, out chan<- Batch) {
 
 			// One timer serves both limits: it fires at the end of the quiet
 			// period, unless the maximum wait ends sooner.
-			arm(min(b.quiet, first.Add(b.maxWait).Sub(now)))
+			wait := b.maxWait
+			if bulk || streamed+len(pending) >= bulkPaths {
+				wait = min(wait, bulkInterval)
+			}
+			arm(min(b.quiet, first.Add(wait).Sub(now)))
 
 		case <-fire:
 			idle := b.clock.Now().Sub(last)

@@ -345,6 +345,27 @@ func TestBatcherSettled(t *testing.T) {
 		}
 	})
 
+	t.Run("bulk stream flushed at the bulk interval", func(t *testing.T) {
+		r, _ := startBatcher(t, 20*time.Millisecond, time.Second)
+		for i := range 60 {
+			r.send(fmt.Sprintf("/p/f%02d", i))
+		}
+		// A path every 10 ms keeps the quiet period from ending, so only
+		// the bulk interval, 50 ms after the first path, flushes.
+		for i := range 4 {
+			r.advance(10*time.Millisecond, 0)
+			r.send(fmt.Sprintf("/p/g%d", i))
+		}
+		r.advance(10*time.Millisecond, 1)
+		b := r.receive()
+		if b.Settled || len(b.Paths) != 64 {
+			t.Errorf("bulk stream at 50 ms: settled %v with %d paths, want unsettled with 64", b.Settled, len(b.Paths))
+		}
+		if !b.First.Equal(t0) || !b.Last.Equal(t0.Add(40*time.Millisecond)) {
+			t.Errorf("bulk stream batch from %v to %v, want 0s to 40ms", b.First.Sub(t0), b.Last.Sub(t0))
+		}
+	})
+
 	t.Run("close after the maximum wait", func(t *testing.T) {
 		r, _ := startBatcher(t, 50*time.Millisecond, 100*time.Millisecond)
 		r.send("/p/a")
