@@ -2,16 +2,19 @@ package sync
 
 import (
 	"archive/tar"
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"slices"
 	"strings"
+	gosync "sync"
 	"syscall"
 
 	"github.com/devdtool/devd/engine"
@@ -35,10 +38,9 @@ type ExtractStats struct {
 // or lie under one, and is rejected with ErrOutsideTree otherwise.
 //
 // A missing root folder is created with its parents. A root that is a link
-// or not a folder is rejected. An entry replaces a path of another type. A
-// file that replaces a path is written to a temporary name in its folder and
-// renamed over it, so readers see the old or the new content, never a part.
-// A new file is written in place. Owners, modes and modification times come
+// or not a folder is rejected. An entry replaces a path of another type. An
+// existing regular file is written over in place, and anything else that a
+// file replaces is replaced through a temporary name (see extractFile). Owners, modes and modification times come
 // from the headers; a link's time is left as it is created.
 //
 // A rejected or failed entry does not stop the others: the error joins
@@ -53,33 +55,135 @@ func Extract(r io.Reader, roots []string) (ExtractStats, error) {
 	}
 	// The longest root that contains a path is the one it belongs to.
 	slices.SortFunc(ex.order, func(a, b string) int { return len(b) - len(a) })
+	ex.startWriters()
 	defer ex.close()
 
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return ex.stats, errors.Join(ex.errs...)
+			break
 		}
 		if err != nil {
-			ex.errs = append(ex.errs, fmt.Errorf("reading the archive: %w", err))
-			return ex.stats, errors.Join(ex.errs...)
+			ex.fail(fmt.Errorf("reading the archive: %w", err))
+			break
 		}
 		if err := ex.entry(hdr, tr); err != nil {
-			ex.errs = append(ex.errs, err)
+			ex.fail(err)
 		}
 	}
+	ex.stopWriters()
+	return ex.stats, errors.Join(ex.errs...)
+}
+
+// Small files are written by a few writers at once. Writing a small file is
+// mostly system calls, which the writers spread over the CPUs: extracting
+// 2,026 small files into tmpfs on 2 CPUs took 117 ms with one writer and
+// 65 ms with four. Files of a folder go to the same writer, in the archive's
+// order.
+const (
+	extractWriters = 4
+	// maxQueuedSize is the largest file that is read into memory and queued
+	// for a writer. A larger one is streamed to the disk by Extract itself.
+	maxQueuedSize = 64 << 10
+	// writerQueue bounds the files queued for one writer, so that at most
+	// extractWriters * writerQueue * maxQueuedSize bytes are held.
+	writerQueue = 16
+)
+
+// fileJob is a small file queued for a writer.
+type fileJob struct {
+	parent *os.Root
+	name   string
+	p      string // the container path, for errors
+	hdr    *tar.Header
+	data   []byte
 }
 
 type extractor struct {
 	order   []string
 	roots   map[string]*os.Root
 	folders map[string]*os.Root // folders below the roots, by local path
-	stats   ExtractStats
-	errs    []error
+
+	queues  []chan fileJob
+	writers gosync.WaitGroup
+	// queued contains the paths handed to writers since they last
+	// finished their queues. An entry for one of them waits for the
+	// writers first.
+	queued map[string]bool
+
+	mu    gosync.Mutex // guards stats and errs while writers run
+	stats ExtractStats
+	errs  []error
+}
+
+func (ex *extractor) startWriters() {
+	ex.queued = map[string]bool{}
+	for range extractWriters {
+		q := make(chan fileJob, writerQueue)
+		ex.queues = append(ex.queues, q)
+		ex.writers.Add(1)
+		go func() {
+			defer ex.writers.Done()
+			for job := range q {
+				n, err := extractFile(job.parent, job.name, job.hdr, bytes.NewReader(job.data))
+				ex.done(job.p, n, err)
+			}
+		}()
+	}
+}
+
+// stopWriters waits until the writers have written every queued file.
+func (ex *extractor) stopWriters() {
+	for _, q := range ex.queues {
+		close(q)
+	}
+	ex.writers.Wait()
+	ex.queues = nil
+	clear(ex.queued)
+}
+
+// drain waits for the queued files and starts the writers afresh, before an
+// entry that may touch a path a writer works on, and before open folders
+// are closed.
+func (ex *extractor) drain() {
+	if len(ex.queued) == 0 {
+		return
+	}
+	ex.stopWriters()
+	ex.startWriters()
+}
+
+// queue hands a small file to the writer of its folder.
+func (ex *extractor) queue(job fileJob, folder string) {
+	h := fnv.New32a()
+	h.Write([]byte(folder))
+	ex.queued[job.p] = true
+	ex.queues[h.Sum32()%uint32(len(ex.queues))] <- job
+}
+
+// done counts a written entry, or records why it failed.
+func (ex *extractor) done(p string, n int64, err error) {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	ex.stats.Bytes += n
+	if err != nil {
+		ex.errs = append(ex.errs, fmt.Errorf("extracting %s: %w", p, err))
+		return
+	}
+	ex.stats.Entries++
+}
+
+func (ex *extractor) fail(err error) {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	ex.errs = append(ex.errs, err)
 }
 
 func (ex *extractor) close() {
+	if ex.queues != nil {
+		ex.stopWriters()
+	}
 	ex.closeFolders()
 	for _, r := range ex.roots {
 		r.Close()
@@ -115,6 +219,14 @@ func (ex *extractor) entry(hdr *tar.Header, content io.Reader) error {
 	if err != nil {
 		return err
 	}
+	// Only an archive that contains a file and a folder of the same name
+	// makes a folder where a writer may still write that file. The writers
+	// finish first then.
+	for a := path.Dir(p); a != "/" && len(ex.queued) > 0; a = path.Dir(a) {
+		if ex.queued[a] {
+			ex.drain()
+		}
+	}
 	// Each operation then names one path component in an open folder,
 	// instead of walking the path from the root again.
 	parent, err := ex.folder(rt, dir, path.Dir(rel))
@@ -123,13 +235,26 @@ func (ex *extractor) entry(hdr *tar.Header, content io.Reader) error {
 	}
 	name := path.Base(rel)
 
+	if hdr.Typeflag == tar.TypeReg && hdr.Size <= maxQueuedSize && !ex.queued[p] {
+		data := make([]byte, hdr.Size)
+		if _, err := io.ReadFull(content, data); err != nil {
+			return fmt.Errorf("reading %s from the archive: %w", p, err)
+		}
+		ex.queue(fileJob{parent: parent, name: name, p: p, hdr: hdr, data: data}, path.Dir(p))
+		return nil
+	}
+	// Anything else is written here, once no writer works on the path:
+	// it could replace what a writer is writing.
+	if hdr.Typeflag != tar.TypeDir || ex.queued[p] {
+		ex.drain()
+	}
+
+	var n int64
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		err = extractDir(parent, name, hdr)
 	case tar.TypeReg:
-		var n int64
 		n, err = extractFile(parent, name, hdr, content)
-		ex.stats.Bytes += n
 	case tar.TypeSymlink:
 		if !linkStaysWithin(root, p, hdr.Linkname) {
 			return fmt.Errorf("extracting link %s -> %s: %w: the target leaves %s", p, hdr.Linkname, ErrOutsideTree, root)
@@ -138,10 +263,7 @@ func (ex *extractor) entry(hdr *tar.Header, content io.Reader) error {
 	default:
 		return fmt.Errorf("extracting %s: tar type %q is not supported", p, hdr.Typeflag)
 	}
-	if err != nil {
-		return fmt.Errorf("extracting %s: %w", p, err)
-	}
-	ex.stats.Entries++
+	ex.done(p, n, err)
 	return nil
 }
 
@@ -167,6 +289,8 @@ func (ex *extractor) folder(rt *os.Root, dir, rel string) (*os.Root, error) {
 		return nil, err
 	}
 	if len(ex.folders) >= maxOpenFolders {
+		// The writers may still use them.
+		ex.drain()
 		ex.closeFolders()
 	}
 	if ex.folders == nil {
@@ -237,34 +361,83 @@ func extractDir(rt *os.Root, rel string, hdr *tar.Header) error {
 func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (int64, error) {
 	// A new file is written in place, which saves a rename. O_EXCL fails
 	// on any existing path, a link included, so nothing is followed.
-	name := rel
 	f, err := rt.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		if name, err = tempName(rel); err != nil {
-			return 0, err
+	if err == nil {
+		n, err := fillFile(f, hdr, content)
+		if err == nil {
+			err = rt.Chtimes(rel, hdr.ModTime, hdr.ModTime)
 		}
-		f, err = rt.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		// A new file cut short stays, as the engine leaves one: the retry
+		// that follows replaces it.
+		return n, err
 	}
-	if err != nil {
+	if !errors.Is(err, fs.ErrExist) {
 		return 0, err
 	}
 
-	n, err := fillFile(f, hdr, content)
-	if err == nil {
-		err = rt.Chtimes(name, hdr.ModTime, hdr.ModTime)
-	}
-	if err == nil && name != rel {
-		err = replace(rt, name, rel)
-	}
-	if err != nil {
-		// A new file cut short stays, as the engine leaves one: the retry
-		// that follows replaces it.
-		if name != rel {
-			_ = rt.Remove(name)
+	// An existing file is written over in place, as most editors save on
+	// the host. It keeps its inode, so a watcher in the container that
+	// follows the file (node --watch) gets an event for every change, and
+	// writing costs less than creating a file.
+	if f := openExisting(rt, rel); f != nil {
+		err := f.Truncate(0)
+		if err != nil {
+			f.Close()
+			return 0, err
+		}
+		n, err := fillFile(f, hdr, content)
+		if err == nil {
+			err = rt.Chtimes(rel, hdr.ModTime, hdr.ModTime)
 		}
 		return n, err
 	}
-	return n, nil
+
+	// Anything else (a running program, a file with other links, a folder or
+	// a link) is replaced by a new file, written to a temporary name in its
+	// folder and renamed over it.
+	tmp, err := tempName(rel)
+	if err != nil {
+		return 0, err
+	}
+	f, err = rt.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	n, err := fillFile(f, hdr, content)
+	if err == nil {
+		err = rt.Chtimes(tmp, hdr.ModTime, hdr.ModTime)
+	}
+	if err == nil {
+		err = replace(rt, tmp, rel)
+	}
+	if err != nil {
+		_ = rt.Remove(tmp)
+	}
+	return n, err
+}
+
+// openExisting opens rel for writing when it is a regular file with no
+// other link, and returns nil otherwise. Writing in place would change
+// another link's content too, and a running program cannot be opened for
+// writing (ETXTBSY). The path is checked before it is opened, so that a
+// device or a pipe is never opened, and again after, on the open file.
+func openExisting(rt *os.Root, rel string) *os.File {
+	info, err := rt.Lstat(rel)
+	if err != nil || !info.Mode().IsRegular() {
+		return nil
+	}
+	f, err := rt.OpenFile(rel, os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil
+	}
+	info, err = f.Stat()
+	if err == nil && info.Mode().IsRegular() {
+		if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Nlink == 1 {
+			return f
+		}
+	}
+	f.Close()
+	return nil
 }
 
 // fillFile writes a tar entry's content into f, gives it the entry's owner

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -395,5 +396,141 @@ func TestExtractDropsSpecialBits(t *testing.T) {
 		if info.Mode() != want {
 			t.Errorf("%s has mode %v, want %v", name, info.Mode(), want)
 		}
+	}
+}
+
+func inode(t *testing.T, p string) uint64 {
+	t.Helper()
+	info, err := os.Lstat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Sys().(*syscall.Stat_t).Ino
+}
+
+func TestExtractWritesFileInPlace(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "app")
+	name := filepath.Join(root, "server.js")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, []byte("an older and longer content"), 0o4755); err != nil {
+		t.Fatal(err)
+	}
+	before := inode(t, name)
+	_, err := filesync.Extract(tarOf(t,
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(name), Mode: 0o640, Linkname: "new"},
+	), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inode(t, name); got != before {
+		t.Errorf("server.js has inode %d after the copy, want %d: a watcher that follows it would lose it", got, before)
+	}
+	checkFile(t, name, "new", 0o640)
+}
+
+func TestExtractReplacesLinkedBusyFiles(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "app")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A file with a second link: writing in place would change both.
+	linked := filepath.Join(root, "linked.js")
+	if err := os.WriteFile(linked, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(root, "other.js")
+	if err := os.Link(linked, other); err != nil {
+		t.Fatal(err)
+	}
+	// A running program cannot be opened for writing.
+	program := filepath.Join(root, "sleep")
+	data, err := os.ReadFile("/bin/sleep")
+	if err != nil {
+		t.Skip("no /bin/sleep to run:", err)
+	}
+	if err := os.WriteFile(program, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(program, "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	// A named pipe without a reader would block an open for writing.
+	pipe := filepath.Join(root, "pipe")
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = filesync.Extract(tarOf(t,
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(linked), Mode: 0o644, Linkname: "new linked"},
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(pipe), Mode: 0o644, Linkname: "new pipe"},
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(program), Mode: 0o755, Linkname: "new program"},
+	), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, linked, "new linked", 0o644)
+	checkFile(t, other, "old", 0o644)
+	checkFile(t, pipe, "new pipe", 0o644)
+	checkFile(t, program, "new program", 0o755)
+}
+
+func TestExtractKeepsLastRepeatedEntry(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "app")
+	small := filepath.Join(root, "a", "small.js")
+	large := filepath.Join(root, "b", "large.bin")
+	big := strings.Repeat("x", 100<<10)
+	hdrs := []*tar.Header{
+		{Typeflag: tar.TypeDir, Name: relName(filepath.Join(root, "a")) + "/", Mode: 0o755},
+		{Typeflag: tar.TypeDir, Name: relName(filepath.Join(root, "b")) + "/", Mode: 0o755},
+	}
+
+	// Files spread over folders, so that several writers work.
+	for i := range 40 {
+		hdrs = append(hdrs, &tar.Header{Typeflag: tar.TypeReg, Name: relName(filepath.Join(root, fmt.Sprintf("f%d", i%7), fmt.Sprintf("%d.js", i))), Mode: 0o644, Linkname: fmt.Sprint(i)})
+	}
+	hdrs = append(hdrs,
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(small), Mode: 0o644, Linkname: "first"},
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(large), Mode: 0o644, Linkname: "small first"},
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(small), Mode: 0o600, Linkname: "second"},
+		&tar.Header{Typeflag: tar.TypeReg, Name: relName(large), Mode: 0o644, Linkname: big},
+	)
+
+	st, err := filesync.Extract(tarOf(t, hdrs...), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Entries != len(hdrs) {
+		t.Errorf("extracted %d entries, want %d", st.Entries, len(hdrs))
+	}
+
+	checkFile(t, small, "second", 0o600)
+	checkFile(t, large, big, 0o644)
+	for i := range 40 {
+		checkFile(t, filepath.Join(root, fmt.Sprintf("f%d", i%7), fmt.Sprintf("%d.js", i)), fmt.Sprint(i), 0o644)
+	}
+}
+
+func checkFile(t *testing.T, p, content string, mode fs.FileMode) {
+	t.Helper()
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != content {
+		t.Errorf("%s holds %.40q, want %.40q", filepath.Base(p), got, content)
+	}
+	info, err := os.Lstat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode() != mode {
+		t.Errorf("%s has mode %v, want %v", filepath.Base(p), info.Mode(), mode)
 	}
 }
