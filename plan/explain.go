@@ -69,7 +69,7 @@ func (r *Rule) ignoredBy(hostPath, buildContext string, dockerignore []string) s
 	if watch.IsEditorTemp(filepath.Base(hostPath)) {
 		return "editor temporary file (always ignored)"
 	}
-	if r.defaults.Matches(hostPath) {
+	if watch.DefaultIgnoredBelow(r.Trigger.Path, hostPath) {
 		if p := lastMatching(r.Trigger.Path, watch.DefaultIgnores, hostPath); p != "" {
 			return quote(p) + " (always ignored)"
 		}

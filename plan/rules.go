@@ -27,7 +27,6 @@ type Rule struct {
 	ignore       *watch.Matcher               // trigger `ignore` patterns and .gitignore ones, relative to Path
 	ignoreList   []string                     // the patterns of ignore, for explanations
 	dockerignore *watch.Matcher               // build context .dockerignore, relative to the context
-	defaults     *watch.Matcher               // editor temporary files and .git
 	include      *watch.Matcher               // trigger `include` patterns; nil means all
 	installs     map[string]*compose.ExecHook // dependency installs by program, made on first use
 }
@@ -92,9 +91,6 @@ func compileRule(svc compose.Service, trig compose.Trigger) (Rule, error) {
 			return Rule{}, fmt.Errorf("%s: .dockerignore of %s: %w", where, svc.BuildContext, err)
 		}
 	}
-	if rule.defaults, err = watch.NewMatcher(trig.Path, watch.DefaultIgnores); err != nil {
-		return Rule{}, fmt.Errorf("%s: default ignores: %w", where, err)
-	}
 
 	if trig.Action.Syncs() && !trig.BindMounted && trig.Target != "" {
 		tree := &filesync.Tree{HostRoot: trig.Path, ContainerRoot: trig.Target}
@@ -150,7 +146,7 @@ func (r *Rule) skipDir(dir string) bool {
 	if dir == r.Trigger.Path {
 		return false
 	}
-	return r.defaults.SkipDir(dir) || r.ignore.SkipDir(dir) || r.dockerignore.SkipDir(dir)
+	return watch.DefaultIgnoredBelow(r.Trigger.Path, dir) || r.ignore.SkipDir(dir) || r.dockerignore.SkipDir(dir)
 }
 
 func (r *Rule) ignoredByPattern(hostPath string) bool {
@@ -160,7 +156,7 @@ func (r *Rule) ignoredByPattern(hostPath string) bool {
 	if watch.IsEditorTemp(filepath.Base(hostPath)) {
 		return true
 	}
-	return r.defaults.Matches(hostPath) || r.ignore.Matches(hostPath) || r.dockerignore.Matches(hostPath)
+	return watch.DefaultIgnoredBelow(r.Trigger.Path, hostPath) || r.ignore.Matches(hostPath) || r.dockerignore.Matches(hostPath)
 }
 
 // SkipWatch returns the function the watcher uses to leave out paths that
