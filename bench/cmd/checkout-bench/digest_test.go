@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -85,5 +86,65 @@ func TestMedian(t *testing.T) {
 		if got := median(ds); got != time.Duration(c.want) {
 			t.Errorf("median(%v) = %d, want %d", c.in, got, c.want)
 		}
+	}
+}
+
+func TestDirectReaderFollowsChanges(t *testing.T) {
+	dir := t.TempDir()
+	write := func(rel, content string) {
+		t.Helper()
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(d *directReader, when string) {
+		t.Helper()
+		got, err := d.digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := hostDigest(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s: direct digest %s, want the host's %s", when, got, want)
+		}
+	}
+	write("a.js", "one")
+	write("gen/b.js", "two")
+	write("node_modules/x/index.js", "left out")
+	d := &directReader{dir: dir, known: map[string]hashed{}}
+	check(d, "first read")
+
+	// Same size, rewritten at once: the change time may not move.
+	write("a.js", "uno")
+	check(d, "after a rewrite of the same size")
+	write("a.js", "ein")
+	check(d, "after a second rewrite")
+
+	// Files hashed long enough after their change are kept, and still
+	// seen to change.
+	time.Sleep(2 * settleMargin)
+	check(d, "after a pause")
+	if _, ok := d.known["gen/b.js"]; !ok {
+		t.Error("gen/b.js is hashed again on every read")
+	}
+	write("gen/b.js", "owt")
+	write("gen/c.js", "new")
+	if err := os.Remove(filepath.Join(dir, "a.js")); err != nil {
+		t.Fatal(err)
+	}
+	check(d, "after a write, a new file and a delete")
+
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.digest(); !errors.Is(err, errNotMounted) {
+		t.Errorf("reading a folder that is gone: %v, want errNotMounted", err)
 	}
 }

@@ -70,6 +70,7 @@ type machine struct {
 	compose    string
 	commit     string
 	digestRead time.Duration // median time of one read of the container's files
+	readHow    string        // the method that read the container's files
 }
 
 func describeMachine(ctx context.Context, root string) machine {

@@ -12,7 +12,7 @@
 //
 // For each checkout the program reports two times from the start of
 // `git checkout`: until the container's files equal the host's, read
-// every -poll through the Engine archive API, and until
+// every -poll (see -read), and until
 // the service responds with the branch's message. It prints numbers and
 // does not compare them with targets.
 package main
@@ -45,6 +45,7 @@ type options struct {
 	folders   int
 	rounds    int
 	poll      time.Duration
+	read      string
 	timeout   time.Duration
 	tools     []string
 	devd      string
@@ -60,7 +61,8 @@ func main() {
 	flag.IntVar(&o.files, "files", 2000, "files the checkout changes or adds in the notification service")
 	flag.IntVar(&o.folders, "folders", 50, "folders those files are spread over")
 	flag.IntVar(&o.rounds, "rounds", 3, "checkouts back and forth per tool (each round is two checkouts)")
-	flag.DurationVar(&o.poll, "poll", 100*time.Millisecond, "interval between two reads of the container's files")
+	flag.DurationVar(&o.poll, "poll", 20*time.Millisecond, "interval between two reads of the container's files")
+	flag.StringVar(&o.read, "read", readAuto, "how to read the container's files: "+readDirect+" (from the engine's overlay2 mount, which needs a local engine and root), "+readEngine+" (docker cp), or "+readAuto)
 	flag.DurationVar(&o.timeout, "timeout", 3*time.Minute, "longest wait for one checkout to reach the container")
 	flag.StringVar(&tools, "tools", toolDevd+","+toolComposeWatch+","+toolDevdUp, "tools to measure, in this order")
 	flag.StringVar(&o.devd, "devd", "", "devd binary to run (default: build ./cmd/devd with CGO_ENABLED=0)")
@@ -79,6 +81,10 @@ func main() {
 			fmt.Fprintf(os.Stderr, "checkout-bench: unknown tool %q in -tools; use %s, %s or %s\n", t, toolDevd, toolComposeWatch, toolDevdUp)
 			os.Exit(2)
 		}
+	}
+	if o.read != readAuto && o.read != readDirect && o.read != readEngine {
+		fmt.Fprintf(os.Stderr, "checkout-bench: unknown -read %q; use %s, %s or %s\n", o.read, readAuto, readDirect, readEngine)
+		os.Exit(2)
 	}
 	if len(o.tools) == 0 || o.files < 1 || o.folders < 1 || o.rounds < 1 || o.poll <= 0 {
 		fmt.Fprintln(os.Stderr, "checkout-bench: -tools, -files, -folders, -rounds and -poll need positive values")
@@ -141,7 +147,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	if machine.digestRead, err = digestCost(ctx, id); err != nil {
+	if machine.digestRead, err = digestCost(ctx, s.files, id); err != nil {
 		return err
 	}
 
@@ -154,6 +160,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	machine.loadAfter = loadAverage()
+	machine.readHow = s.files.how()
 	printReport(os.Stdout, machine, o, results)
 	return nil
 }

@@ -108,7 +108,7 @@ func checkoutOnce(ctx context.Context, s *stack, id, target string, o options) (
 	tick := time.NewTicker(o.poll)
 	defer tick.Stop()
 	for smp.converged == 0 {
-		if got, err := containerDigest(mctx, id); err == nil && got == want {
+		if got, err := s.files.digest(mctx, id); err == nil && got == want {
 			smp.converged = time.Since(start)
 			break
 		}
@@ -204,7 +204,7 @@ func waitQuiet(ctx context.Context, s *stack, id, branch string, timeout time.Du
 		case a.Instance != instance:
 			instance, since = a.Instance, time.Now()
 		case time.Since(since) >= quietPeriod:
-			got, err := containerDigest(ctx, id)
+			got, err := s.files.digest(ctx, id)
 			if err == nil && got == s.digests[branch] {
 				return nil
 			}
@@ -224,11 +224,11 @@ func waitQuiet(ctx context.Context, s *stack, id, branch string, timeout time.Du
 // digestCost reads the container's digest a few times and returns the
 // median duration of one read: with the poll interval, it bounds how late
 // a convergence is seen.
-func digestCost(ctx context.Context, id string) (time.Duration, error) {
+func digestCost(ctx context.Context, files *reader, id string) (time.Duration, error) {
 	var ds []time.Duration
 	for range digestSamples {
 		start := time.Now()
-		if _, err := containerDigest(ctx, id); err != nil {
+		if _, err := files.digest(ctx, id); err != nil {
 			return 0, err
 		}
 		ds = append(ds, time.Since(start))

@@ -73,8 +73,8 @@ func ms(d time.Duration) string {
 func printReport(w io.Writer, m machine, o options, results map[string][]sample) {
 	fmt.Fprintf(w, "\nmachine: %d CPUs, load average %s before and %s after, kernel %s, engine %s, compose %s, devd at %s\n",
 		m.cpus, m.loadBefore, m.loadAfter, m.kernel, m.engine, m.compose, m.commit)
-	fmt.Fprintf(w, "checkout: %d files (half changed, half added) in %d folders of notification, %d rounds back and forth, files polled every %s, one read of them takes %s\n\n",
-		o.files, o.folders, o.rounds, o.poll, m.digestRead.Round(time.Millisecond))
+	fmt.Fprintf(w, "checkout: %d files (half changed, half added) in %d folders of notification, %d rounds back and forth, files read %s every %s, one read of them takes %s\n\n",
+		o.files, o.folders, o.rounds, m.readHow, o.poll, m.digestRead.Round(time.Millisecond))
 
 	for _, tool := range o.tools {
 		for i, smp := range results[tool] {

@@ -60,6 +60,7 @@ type stack struct {
 	env     []string          // environment of docker compose and the tools
 	digests map[string]string // branch -> digest of the notification tree
 	branch  string            // the branch checked out now
+	files   *reader           // reads the container's synced folder
 }
 
 // newStack copies the example stack into dir, writes its override and
@@ -69,6 +70,7 @@ func newStack(ctx context.Context, root, dir string, o options) (*stack, error) 
 		dir:     filepath.Join(dir, "microservices"),
 		project: fmt.Sprintf("devdckb%d", time.Now().UnixNano()%1_000_000_000),
 		digests: make(map[string]string),
+		files:   newReader(o.read),
 	}
 	apiPort, err := freePort()
 	if err != nil {
