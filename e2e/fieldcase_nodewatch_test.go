@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -14,7 +15,8 @@ const nodeWatch = `    command: ["node", "--watch", "server.js"]
 // notices the first file the archive API replaces and none after it. So
 // devd restarts the service itself: with a restart mode other than none,
 // every edit takes effect whatever runs in the container. With restart:
-// none, devd only keeps the files in step with every edit.
+// none, devd only keeps the files in step with every edit. Under devd up,
+// the supervisor writes files in place, so node --watch gets every edit.
 func TestNodeWatchServiceGetsEveryEdit(t *testing.T) {
 	edits := func(t *testing.T, s *stack, served bool) {
 		t.Helper()
@@ -48,6 +50,25 @@ func TestNodeWatchServiceGetsEveryEdit(t *testing.T) {
 		edits(t, s, false)
 		// node --watch restarts its process for the first replaced file.
 		waitHTTP(t, s.notificationURL(), func(body string) bool { return message(body) != "hello from notification" })
+		if n := d.restartCount("notification"); n != 0 {
+			t.Errorf("devd restarted the service %d times under restart: none", n)
+		}
+	})
+
+	t.Run("devd up writes in place", func(t *testing.T) {
+		s := prepareStack(t)
+		override := filepath.Join(s.dir, "compose.override.yaml")
+		base, err := os.ReadFile(override)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, override, string(base)+nodeWatch+`    x-devd:
+      restart: none
+`)
+		d := startDevd(t, s, "up")
+		waitHTTP(t, s.notificationURL(), func(string) bool { return true })
+		d.waitLog("copying files through the supervisor", map[string]string{"service": "notification"})
+		edits(t, s, true)
 		if n := d.restartCount("notification"); n != 0 {
 			t.Errorf("devd restarted the service %d times under restart: none", n)
 		}
