@@ -104,7 +104,14 @@ func Collect(changes []Change, log hclog.Logger) (Plan, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	p := planner{log: log, entries: map[string]Entry{}, deletes: map[string]Delete{}, folders: map[string]subtree{}}
+	p := planner{
+		log:     log,
+		entries: map[string]Entry{},
+		deletes: map[string]Delete{},
+		folders: map[string]subtree{},
+		skipDir: map[treeDir]bool{},
+		parents: map[treeDir]bool{},
+	}
 	for _, ch := range changes {
 		p.addChange(ch)
 	}
@@ -132,6 +139,19 @@ type planner struct {
 	skipped []string
 	folders map[string]subtree
 	errs    []error
+
+	// A checkout changes thousands of files in a few folders, so decisions
+	// about a folder are kept for the other changes of the batch. skipDir
+	// records whether Skip leaves a folder out, and parents whether a folder
+	// and those above it were added as parents.
+	skipDir map[treeDir]bool
+	parents map[treeDir]bool
+}
+
+// treeDir is a host folder of a tree.
+type treeDir struct {
+	tree *Tree
+	dir  string
 }
 
 func (p *planner) addChange(ch Change) {
@@ -182,7 +202,13 @@ func (p *planner) ignoredParent(t *Tree, root, host string) bool {
 		return false
 	}
 	for dir := filepath.Dir(host); dir != root && hostWithin(root, dir); dir = filepath.Dir(dir) {
-		if t.Skip(dir, true) {
+		key := treeDir{t, dir}
+		skip, ok := p.skipDir[key]
+		if !ok {
+			skip = t.Skip(dir, true)
+			p.skipDir[key] = skip
+		}
+		if skip {
 			p.log.Trace("ignoring path under ignored folder", "path", host, "folder", dir)
 			return true
 		}
@@ -229,6 +255,11 @@ func (p *planner) addParents(t *Tree, root, host string) bool {
 		return true
 	}
 	for dir := filepath.Dir(host); hostWithin(root, dir); dir = filepath.Dir(dir) {
+		key := treeDir{t, dir}
+		if p.parents[key] {
+			// Added with the folders above it for an earlier change.
+			break
+		}
 		info, err := os.Lstat(dir)
 		if err != nil || !info.IsDir() {
 			p.log.Debug("skipping path whose parent is not a folder", "path", host, "parent", dir)
@@ -242,6 +273,12 @@ func (p *planner) addParents(t *Tree, root, host string) bool {
 		if _, ok := p.entries[target]; !ok {
 			p.entries[target] = Entry{Tree: t, HostPath: dir, ContainerPath: target, Info: info, implicit: true}
 		}
+		if dir == root {
+			break
+		}
+	}
+	for dir := filepath.Dir(host); hostWithin(root, dir) && !p.parents[treeDir{t, dir}]; dir = filepath.Dir(dir) {
+		p.parents[treeDir{t, dir}] = true
 		if dir == root {
 			break
 		}

@@ -301,3 +301,31 @@ func TestMatcherConcurrentUse(t *testing.T) {
 		<-done
 	}
 }
+
+func TestMatcherUncleanPaths(t *testing.T) {
+	m, err := watch.NewMatcher(base, []string{"gen", "*.log", "!keep.log"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path string
+		want bool
+	}{
+		{base + "/gen/a.js", true},
+		{base + "//gen/a.js", true},
+		{base + "/src/../gen/a.js", true},
+		{base + "/./gen/", true},
+		{base + "/gen/../src/a.js", false},
+		{base + "/x.log/", true},
+		{base + "/keep.log", false},
+		{base + "/./keep.log", false},
+		{base + "/..", false},
+		{base + "/../app2/gen", false},
+		{base + "/", false},
+	}
+	for _, tt := range tests {
+		if got := m.Matches(tt.path); got != tt.want {
+			t.Errorf("Matches(%q) = %v, want %v", tt.path, got, tt.want)
+		}
+	}
+}
