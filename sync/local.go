@@ -380,13 +380,17 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 	// follows the file (node --watch) gets an event for every change, and
 	// writing costs less than creating a file.
 	if f := openExisting(rt, rel); f != nil {
-		err := f.Truncate(0)
-		if err != nil {
+		// The space for the new content is reserved first, and the file is
+		// cut to its new length last, so a full disk leaves the old content.
+		if err := reserve(f, hdr.Size); err != nil {
 			f.Close()
 			return 0, err
 		}
-		n, err := fillFile(f, hdr, content)
+		n, err := io.Copy(f, content)
 		if err == nil {
+			err = f.Truncate(n)
+		}
+		if err = finishFile(f, hdr, err); err == nil {
 			err = rt.Chtimes(rel, hdr.ModTime, hdr.ModTime)
 		}
 		return n, err
@@ -444,6 +448,12 @@ func openExisting(rt *os.Root, rel string) *os.File {
 // and mode, and closes it.
 func fillFile(f *os.File, hdr *tar.Header, content io.Reader) (int64, error) {
 	n, err := io.Copy(f, content)
+	return n, finishFile(f, hdr, err)
+}
+
+// finishFile gives f, whose content was written with the error err, the
+// entry's owner and mode unless err is set, and closes it.
+func finishFile(f *os.File, hdr *tar.Header, err error) error {
 	if err == nil {
 		err = f.Chown(hdr.Uid, hdr.Gid)
 	}
@@ -453,7 +463,7 @@ func fillFile(f *os.File, hdr *tar.Header, content io.Reader) (int64, error) {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return n, err
+	return err
 }
 
 func extractLink(rt *os.Root, rel string, hdr *tar.Header) error {

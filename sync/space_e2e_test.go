@@ -2,9 +2,11 @@ package sync_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/devdtool/devd/engine"
@@ -67,4 +69,45 @@ func TestFullVolumeEndToEnd(t *testing.T) {
 			t.Errorf("big.bin = %q in the container, want shrunk", content)
 		}
 	})
+}
+
+// TestSupervisorFullVolumeKeepsFile checks that devd's supervisor, which
+// writes an existing file over in place, keeps the old content whole when
+// the new content does not fit. A service that reads the file before space
+// is freed then gets the old code, not the start of the new one.
+func TestSupervisorFullVolumeKeepsFile(t *testing.T) {
+	env := enginetest.New(t)
+	id, files := supervisedContainer(t, env, "/srv", enginetest.SmallVolume("/srv", "64k"))
+	tree := &filesync.Tree{HostRoot: t.TempDir(), ContainerRoot: "/srv/files"}
+	name := filepath.Join(tree.HostRoot, "server.js")
+	old := strings.Repeat("a", 10_000)
+	apply := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
+		defer cancel()
+		_, err := filesync.Apply(ctx, files, id, changesOf(tree, name), filesync.Owner{}, nil)
+		return err
+	}
+	write(t, name, old, 0o644)
+	if err := apply(); err != nil {
+		t.Fatal(err)
+	}
+
+	// 20 KiB stay free. The new content needs 40 KiB, 28 KiB more than the
+	// old content's 12 KiB, so it does not fit.
+	sh(t, env, id, "head -c 32768 /dev/zero > /srv/filler")
+	write(t, name, strings.Repeat("b", 40_000), 0o644)
+	if err := apply(); !errors.Is(err, engine.ErrNoSpace) {
+		t.Fatalf("Apply on a full volume = %v, want ErrNoSpace", err)
+	}
+	if got := sh(t, env, id, "cat /srv/files/server.js"); got != old {
+		t.Errorf("server.js holds %d bytes starting %.8q after a failed copy, want its old %d bytes", len(got), got, len(old))
+	}
+
+	sh(t, env, id, "rm -f /srv/filler || busybox rm /srv/filler")
+	if err := apply(); err != nil {
+		t.Fatalf("Apply after freeing space: %v", err)
+	}
+	if got := sh(t, env, id, "wc -c < /srv/files/server.js"); strings.TrimSpace(got) != "40000" {
+		t.Errorf("server.js has %s bytes after space was freed, want 40000", strings.TrimSpace(got))
+	}
 }

@@ -52,8 +52,9 @@ func devdBinary(t testing.TB) []byte {
 
 // supervisedContainer runs devd's real supervisor in a busybox container
 // without rm, serving the file API for root, and returns the container's
-// id and the file access through the supervisor.
-func supervisedContainer(t *testing.T, env *enginetest.Env, root string) (string, *supervisor.Files) {
+// id and the file access through the supervisor. The container gets mounts
+// as well as its control folder.
+func supervisedContainer(t *testing.T, env *enginetest.Env, root string, mounts ...mount.Mount) (string, *supervisor.Files) {
 	t.Helper()
 	image := env.BusyboxImageWith(enginetest.ImageOptions{
 		Name:  "supervised",
@@ -68,7 +69,7 @@ func supervisedContainer(t *testing.T, env *enginetest.Env, root string) (string
 		Name:   "supervised",
 		Image:  image,
 		Cmd:    []string{supervisor.BinaryPath, "supervise", "--sync-root", root, "--", "sleep", "3600"},
-		Mounts: []mount.Mount{{Type: mount.TypeBind, Source: control, Target: supervisor.ControlDir}},
+		Mounts: append(mounts, mount.Mount{Type: mount.TypeBind, Source: control, Target: supervisor.ControlDir}),
 	})
 	client := supervisor.NewSocketClient(filepath.Join(control, id[:12]+".sock"))
 	var st supervisor.StatusResult
