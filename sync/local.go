@@ -379,7 +379,7 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 	// the host. It keeps its inode, so a watcher in the container that
 	// follows the file (node --watch) gets an event for every change, and
 	// writing costs less than creating a file.
-	if f := openExisting(rt, rel); f != nil {
+	if f := openExisting(rt, rel, hdr); f != nil {
 		// The space for the new content is reserved first, and the file is
 		// cut to its new length last, so a full disk leaves the old content.
 		if err := reserve(f, hdr.Size); err != nil {
@@ -420,14 +420,20 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 	return n, err
 }
 
-// openExisting opens rel for writing when it is a regular file with no
-// other link, and returns nil otherwise. Writing in place would change
-// another link's content too, and a running program cannot be opened for
-// writing (ETXTBSY). The path is checked before it is opened, so that a
+// openExisting opens rel for writing when it can be written over in place,
+// and returns nil otherwise. It must be a regular file with no other link,
+// because writing in place would change another link's content too. It must
+// not be a program or a library, in the old or the new mode: a running
+// program cannot be opened for writing (ETXTBSY), a shell reads a running
+// script as it goes, and a process that mapped a library would see it
+// change under it. The path is checked before it is opened, so that a
 // device or a pipe is never opened, and again after, on the open file.
-func openExisting(rt *os.Root, rel string) *os.File {
+func openExisting(rt *os.Root, rel string, hdr *tar.Header) *os.File {
+	if hdr.Mode&0o111 != 0 || isLibrary(path.Base(rel)) {
+		return nil
+	}
 	info, err := rt.Lstat(rel)
-	if err != nil || !info.Mode().IsRegular() {
+	if err != nil || !info.Mode().IsRegular() || info.Mode()&0o111 != 0 {
 		return nil
 	}
 	f, err := rt.OpenFile(rel, os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
@@ -442,6 +448,16 @@ func openExisting(rt *os.Root, rel string) *os.File {
 	}
 	f.Close()
 	return nil
+}
+
+// isLibrary reports whether a file name is one of a shared library or a
+// Node.js native addon, which processes map into memory: lib.so, lib.so.1,
+// addon.node, lib.dylib.
+func isLibrary(name string) bool {
+	if strings.HasSuffix(name, ".node") || strings.HasSuffix(name, ".dylib") || strings.HasSuffix(name, ".so") {
+		return true
+	}
+	return strings.Contains(name, ".so.")
 }
 
 // fillFile writes a tar entry's content into f, gives it the entry's owner

@@ -414,7 +414,7 @@ func TestExtractWritesFileInPlace(t *testing.T) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(name, []byte("an older and longer content"), 0o4755); err != nil {
+	if err := os.WriteFile(name, []byte("an older and longer content"), 0o2664); err != nil {
 		t.Fatal(err)
 	}
 	before := inode(t, name)
@@ -532,5 +532,50 @@ func checkFile(t *testing.T, p, content string, mode fs.FileMode) {
 	}
 	if info.Mode() != mode {
 		t.Errorf("%s has mode %v, want %v", filepath.Base(p), info.Mode(), mode)
+	}
+}
+
+func TestExtractReplacesProgramsLibraries(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "app")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := []struct {
+		name    string
+		oldMode fs.FileMode
+		newMode fs.FileMode
+		inPlace bool
+	}{
+		{"server.js", 0o644, 0o644, true},
+		{"run.sh", 0o755, 0o755, false},
+		{"made-executable.sh", 0o644, 0o755, false},
+		{"no-longer-executable.sh", 0o755, 0o644, false},
+		{"addon.node", 0o644, 0o644, false},
+		{"libx.so", 0o644, 0o644, false},
+		{"libx.so.1", 0o644, 0o644, false},
+		{"libx.dylib", 0o644, 0o644, false},
+		{"node.json", 0o644, 0o644, true},
+	}
+	var hdrs []*tar.Header
+	before := map[string]uint64{}
+	for _, f := range files {
+		p := filepath.Join(root, f.name)
+		if err := os.WriteFile(p, []byte("old"), f.oldMode); err != nil {
+			t.Fatal(err)
+		}
+		before[f.name] = inode(t, p)
+		hdrs = append(hdrs, &tar.Header{Typeflag: tar.TypeReg, Name: relName(p), Mode: int64(f.newMode), Linkname: "new " + f.name})
+	}
+
+	if _, err := filesync.Extract(tarOf(t, hdrs...), []string{root}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, f := range files {
+		p := filepath.Join(root, f.name)
+		checkFile(t, p, "new "+f.name, f.newMode)
+		if inPlace := inode(t, p) == before[f.name]; inPlace != f.inPlace {
+			t.Errorf("%s written in place: %v, want %v", f.name, inPlace, f.inPlace)
+		}
 	}
 }
