@@ -396,8 +396,8 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 		return n, err
 	}
 
-	// Anything else (a running program, a file with other links, a folder or
-	// a link) is replaced by a new file, written to a temporary name in its
+	// Anything else (a program, a library, a file with other links, a folder
+	// or a link) is replaced by a new file, written to a temporary name in its
 	// folder and renamed over it.
 	tmp, err := tempName(rel)
 	if err != nil {
@@ -423,7 +423,7 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 // openExisting opens rel for writing when it can be written over in place,
 // and returns nil otherwise. It must be a regular file with no other link,
 // because writing in place would change another link's content too. It must
-// not be a program or a library, in the old or the new mode: a running
+// not be a program or a library, in the old or the new mode. A running
 // program cannot be opened for writing (ETXTBSY), a shell reads a running
 // script as it goes, and a process that mapped a library would see it
 // change under it. The path is checked before it is opened, so that a
@@ -450,7 +450,7 @@ func openExisting(rt *os.Root, rel string, hdr *tar.Header) *os.File {
 	return nil
 }
 
-// isLibrary reports whether a file name is one of a shared library or a
+// isLibrary reports whether a file name is that of a shared library or a
 // Node.js native addon, which processes map into memory: lib.so, lib.so.1,
 // addon.node, lib.dylib.
 func isLibrary(name string) bool {
