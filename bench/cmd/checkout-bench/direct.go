@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -139,11 +138,10 @@ func (d *directReader) digest() (string, error) {
 		if err != nil {
 			return err
 		}
-		st, ok := info.Sys().(*syscall.Stat_t)
+		now, ok := fileStatus(info)
 		if !ok {
 			return fmt.Errorf("no file status for %s", p)
 		}
-		now := hashed{size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), ino: st.Ino}
 		if old, ok := d.known[rel]; ok && old.size == now.size && old.mtime == now.mtime && old.ctime == now.ctime && old.ino == now.ino {
 			now.sum = old.sum
 		} else if now.sum, err = fileMD5(p); err != nil {
