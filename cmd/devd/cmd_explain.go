@@ -53,10 +53,21 @@ func runExplain(ctx context.Context, opts *rootOptions, paths []string, stdout i
 			fmt.Fprintln(stdout)
 		}
 		fmt.Fprintf(stdout, "%s\n", abs)
+		explanations := plan.Explain(abs, rules)
 		if _, err := os.Lstat(abs); err != nil {
-			fmt.Fprintf(stdout, "  (does not exist on the host now; where it is synced, devd deletes it in the container)\n")
+			// Only a rule that copies the path deletes it. An ignored path
+			// is left alone on both sides.
+			synced := false
+			for _, e := range explanations {
+				synced = synced || e.ContainerPath != "" && e.IgnoredBy == "" && e.Hidden == ""
+			}
+			if synced {
+				fmt.Fprintf(stdout, "  (does not exist on the host now; where it is synced, devd deletes it in the container)\n")
+			} else {
+				fmt.Fprintf(stdout, "  (does not exist on the host now)\n")
+			}
 		}
-		printExplanations(stdout, plan.Explain(abs, rules), project)
+		printExplanations(stdout, explanations, project)
 	}
 	return nil
 }
@@ -74,7 +85,7 @@ func printExplanations(w io.Writer, explanations []plan.Explanation, project *co
 			fmt.Fprintf(w, "    not watched: %s is hidden in the container by another mount\n", e.Hidden)
 			continue
 		case e.IgnoredBy != "":
-			fmt.Fprintf(w, "    ignored by %s\n", e.IgnoredBy)
+			fmt.Fprintf(w, "    ignored: %s\n", e.IgnoredBy)
 			continue
 		}
 		switch {

@@ -264,11 +264,23 @@ services:
 	for _, want := range []string{
 		"synced to /srv/app/main.js",
 		"restarts the service (restart mode process under devd up, container otherwise)",
-		`ignored by "*.tmp" (develop.watch ignore)`,
+		`ignored: "*.tmp" (develop.watch ignore)`,
 		`no watched folder of project "explaintest" contains it`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("explain output does not contain %q:\n%s", want, out)
 		}
+	}
+	// scratch.tmp does not exist, but being ignored it is never deleted.
+	if strings.Contains(out, "devd deletes it") {
+		t.Errorf("explain says devd deletes an ignored path:\n%s", out)
+	}
+
+	code, out = runDevd(t, dir, "explain", "app/gone.js")
+	if code != exitOK {
+		t.Fatalf("exit code %d, want 0; output:\n%s", code, out)
+	}
+	if !strings.Contains(out, "devd deletes it in the container") {
+		t.Errorf("explain does not say that devd deletes a missing synced path:\n%s", out)
 	}
 }
