@@ -423,31 +423,40 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 // openExisting opens rel for writing when it can be written over in place,
 // and returns nil otherwise. It must be a regular file with no other link,
 // because writing in place would change another link's content too. It must
-// not be a program or a library, in the old or the new mode. A running
-// program cannot be opened for writing (ETXTBSY), a shell reads a running
-// script as it goes, and a process that mapped a library would see it
-// change under it. The path is checked before it is opened, so that a
+// not be a program, a script or a library: a file with an execute bit in the
+// old or the new mode, a script by name or first line, a library by name. A
+// running program cannot be opened for writing (ETXTBSY), a shell reads a
+// running script as it goes, and a process that mapped a library would see
+// it change under it. The path is checked before it is opened, so that a
 // device or a pipe is never opened, and again after, on the open file.
 func openExisting(rt *os.Root, rel string, hdr *tar.Header) *os.File {
-	if hdr.Mode&0o111 != 0 || isLibrary(path.Base(rel)) {
+	if hdr.Mode&0o111 != 0 || isLibrary(path.Base(rel)) || isScript(path.Base(rel)) {
 		return nil
 	}
 	info, err := rt.Lstat(rel)
 	if err != nil || !info.Mode().IsRegular() || info.Mode()&0o111 != 0 {
 		return nil
 	}
-	f, err := rt.OpenFile(rel, os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := rt.OpenFile(rel, os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil
 	}
 	info, err = f.Stat()
-	if err == nil && info.Mode().IsRegular() {
+	if err == nil && info.Mode().IsRegular() && !startsWithShebang(f) {
 		if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Nlink == 1 {
 			return f
 		}
 	}
 	f.Close()
 	return nil
+}
+
+// startsWithShebang reports whether f starts with "#!": a script that a
+// shell may be running, even without an execute bit (sh script).
+func startsWithShebang(f *os.File) bool {
+	var head [2]byte
+	n, _ := f.ReadAt(head[:], 0)
+	return n == 2 && string(head[:]) == "#!"
 }
 
 // isLibrary reports whether a file name is that of a shared library or a
@@ -458,6 +467,17 @@ func isLibrary(name string) bool {
 		return true
 	}
 	return strings.Contains(name, ".so.")
+}
+
+// isScript reports whether a file name is that of a shell script, which a
+// shell reads as it runs: run.sh, run.bash.
+func isScript(name string) bool {
+	for _, ext := range []string{".sh", ".bash", ".zsh", ".ksh"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 // fillFile writes a tar entry's content into f, gives it the entry's owner

@@ -535,7 +535,7 @@ func checkFile(t *testing.T, p, content string, mode fs.FileMode) {
 	}
 }
 
-func TestExtractReplacesProgramsLibraries(t *testing.T) {
+func TestExtractReplacesProgramsScriptsLibraries(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "app")
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatal(err)
@@ -555,12 +555,19 @@ func TestExtractReplacesProgramsLibraries(t *testing.T) {
 		{"libx.so.1", 0o644, 0o644, false},
 		{"libx.dylib", 0o644, 0o644, false},
 		{"node.json", 0o644, 0o644, true},
+		{"task.sh", 0o644, 0o644, false},
+		{"shebang", 0o644, 0o644, false},
 	}
 	var hdrs []*tar.Header
 	before := map[string]uint64{}
 	for _, f := range files {
 		p := filepath.Join(root, f.name)
-		if err := os.WriteFile(p, []byte("old"), f.oldMode); err != nil {
+		old := "old"
+		if f.name == "shebang" {
+			// Run as sh shebang, without an execute bit.
+			old = "#!/bin/sh\necho old\n"
+		}
+		if err := os.WriteFile(p, []byte(old), f.oldMode); err != nil {
 			t.Fatal(err)
 		}
 		before[f.name] = inode(t, p)
