@@ -249,7 +249,8 @@ func (f *Files) Exec(ctx context.Context, id string, cmd []string, opts engine.E
 // the engine when it can.
 func (f *Files) StatPath(ctx context.Context, id, p string) (engine.PathStat, error) {
 	if f.covers(p) {
-		return f.Client.StatPath(ctx, p)
+		st, err := f.Client.StatPath(ctx, p)
+		return st, stoppedIfUnreachable(err)
 	}
 	st, ok := f.Engine.(filesync.Stater)
 	if !ok {
@@ -261,7 +262,8 @@ func (f *Files) StatPath(ctx context.Context, id, p string) (engine.PathStat, er
 // CopyFromContainer reads paths under Roots through the supervisor.
 func (f *Files) CopyFromContainer(ctx context.Context, id, p string) (io.ReadCloser, error) {
 	if f.covers(p) {
-		return f.Client.Archive(ctx, p)
+		rc, err := f.Client.Archive(ctx, p)
+		return rc, stoppedIfUnreachable(err)
 	}
 	return f.Engine.CopyFromContainer(ctx, id, p)
 }

@@ -229,6 +229,12 @@ func TestFilesClientRoundTrip(t *testing.T) {
 	if err := f.RemovePaths(ctx, "c1", root, []string{filepath.Join(root, "x")}); !errors.Is(err, filesync.ErrNeedsRunning) {
 		t.Errorf("remove with no supervisor listening: %v, want ErrNeedsRunning", err)
 	}
+	if _, err := f.StatPath(ctx, "c1", filepath.Join(root, "x")); !errors.Is(err, filesync.ErrNeedsRunning) {
+		t.Errorf("stat with no supervisor listening: %v, want ErrNeedsRunning", err)
+	}
+	if _, err := f.CopyFromContainer(ctx, "c1", root); !errors.Is(err, filesync.ErrNeedsRunning) {
+		t.Errorf("archive with no supervisor listening: %v, want ErrNeedsRunning", err)
+	}
 }
 
 func TestGuardPeers(t *testing.T) {
