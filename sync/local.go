@@ -367,8 +367,12 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 		if err == nil {
 			err = rt.Chtimes(rel, hdr.ModTime, hdr.ModTime)
 		}
-		// A new file cut short stays, as the engine leaves one: the retry
-		// that follows replaces it.
+		if err != nil {
+			// A new file cut short (a full disk) is removed, so that no
+			// service reads a part of it and its space is free again. The
+			// retry that follows writes it whole.
+			_ = rt.Remove(rel)
+		}
 		return n, err
 	}
 	if !errors.Is(err, fs.ErrExist) {

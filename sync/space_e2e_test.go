@@ -111,3 +111,34 @@ func TestSupervisorFullVolumeKeepsFile(t *testing.T) {
 		t.Errorf("server.js has %s bytes after space was freed, want 40000", strings.TrimSpace(got))
 	}
 }
+
+func TestSupervisorFullVolumeNoPartFile(t *testing.T) {
+	env := enginetest.New(t)
+	id, files := supervisedContainer(t, env, "/srv", enginetest.SmallVolume("/srv", "64k"))
+	tree := &filesync.Tree{HostRoot: t.TempDir(), ContainerRoot: "/srv/files"}
+	name := filepath.Join(tree.HostRoot, "new.js")
+	apply := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
+		defer cancel()
+		_, err := filesync.Apply(ctx, files, id, changesOf(tree, name), filesync.Owner{}, nil)
+		return err
+	}
+
+	// About 16 KiB stay free, and the new file needs 40 KiB.
+	sh(t, env, id, "mkdir -p /srv/files && head -c 49152 /dev/zero > /srv/filler")
+	write(t, name, strings.Repeat("c", 40_000), 0o644)
+	if err := apply(); !errors.Is(err, engine.ErrNoSpace) {
+		t.Fatalf("Apply on a full volume = %v, want ErrNoSpace", err)
+	}
+	if got := sh(t, env, id, "ls /srv/files"); strings.TrimSpace(got) != "" {
+		t.Errorf("after a failed copy the folder contains %q, want nothing: a part of new.js stayed", got)
+	}
+
+	sh(t, env, id, "rm -f /srv/filler || busybox rm /srv/filler")
+	if err := apply(); err != nil {
+		t.Fatalf("Apply after freeing space: %v", err)
+	}
+	if got := sh(t, env, id, "wc -c < /srv/files/new.js"); strings.TrimSpace(got) != "40000" {
+		t.Errorf("new.js has %s bytes after space was freed, want 40000", strings.TrimSpace(got))
+	}
+}
