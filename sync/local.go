@@ -400,9 +400,9 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 		return n, err
 	}
 
-	// Anything else (a program, a library, a file with other links, a folder
-	// or a link) is replaced by a new file, written to a temporary name in its
-	// folder and renamed over it.
+	// Anything else (a program, a script, a library, a file with other
+	// links, a folder or a link) is replaced by a new file, written to a
+	// temporary name in its folder and renamed over it.
 	tmp, err := tempName(rel)
 	if err != nil {
 		return 0, err
