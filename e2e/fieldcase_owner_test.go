@@ -54,16 +54,18 @@ func TestNewParentFoldersGetSyncOwner(t *testing.T) {
 
 func TestNonRootUserEditsRootOwnedFiles(t *testing.T) {
 	s := startStackSetup(t, stackSetup{notification: nonRootUser})
-	d := startDevd(t, s)
 	root := filepath.Join(s.dir, "notification")
 	id := s.containerID("notification")
 
+	// Checked before devd starts: its first comparison gives every synced
+	// file the sync owner.
 	before := containerHeaders(t, id, appDir)
 	for _, p := range []string{"message.js", "Dockerfile"} {
 		if h, ok := before[p]; !ok || ownerOf(h) != "0:0" {
 			t.Fatalf("the image's %s should be owned by root before the test: %v", p, h)
 		}
 	}
+	d := startDevd(t, s)
 
 	// Edit a root-owned file, create one, delete a root-owned one.
 	writeFile(t, filepath.Join(root, "message.js"), messageModule("edited as 1000"))
