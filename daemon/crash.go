@@ -34,7 +34,7 @@ const (
 	adviceLogTimeout = 5 * time.Second
 	// adviceLogReads and adviceLogDelay bound how often, and how far apart,
 	// an exited dlv's output is read while its last lines may be missing.
-	adviceLogReads = 4
+	adviceLogReads = 8
 	adviceLogDelay = 150 * time.Millisecond
 	// maxAdviceOutput caps the output read to explain a failed dlv.
 	maxAdviceOutput = 64 << 10
@@ -141,6 +141,10 @@ func (w *worker) debuggerAdvice(ctx context.Context, c engine.Container) string 
 		})
 		advice := delve.Advice(out.String(), c.ExitCode)
 		if advice != "" || attempt == adviceLogReads-1 || ctx.Err() != nil {
+			if advice == "" {
+				w.log.Debug("no known dlv failure in the exited container's output", "container", c.Name,
+					"output_bytes", out.Len(), "reads", attempt+1, "started_at", c.StartedAt)
+			}
 			return advice
 		}
 		select {
