@@ -220,8 +220,8 @@ func (ex *extractor) entry(hdr *tar.Header, content io.Reader) error {
 		return err
 	}
 	// Only an archive that contains a file and a folder of the same name
-	// makes a folder where a writer may still write that file. The writers
-	// finish first then.
+	// makes a folder where a writer may still write that file, so the
+	// writers finish first.
 	for a := path.Dir(p); a != "/" && len(ex.queued) > 0; a = path.Dir(a) {
 		if ex.queued[a] {
 			ex.drain()
@@ -243,8 +243,8 @@ func (ex *extractor) entry(hdr *tar.Header, content io.Reader) error {
 		ex.queue(fileJob{parent: parent, name: name, p: p, hdr: hdr, data: data}, path.Dir(p))
 		return nil
 	}
-	// Anything else is written here, once no writer works on the path:
-	// it could replace what a writer is writing.
+	// Anything else is written here, once no writer works on the path,
+	// because it could replace what a writer is writing.
 	if hdr.Typeflag != tar.TypeDir || ex.queued[p] {
 		ex.drain()
 	}
@@ -379,7 +379,7 @@ func extractFile(rt *os.Root, rel string, hdr *tar.Header, content io.Reader) (i
 		return 0, err
 	}
 
-	// An existing file is written over in place, as most editors save on
+	// An existing file is written over in place, as many editors save on
 	// the host. It keeps its inode, so a watcher in the container that
 	// follows the file (node --watch) gets an event for every change, and
 	// writing costs less than creating a file.
@@ -455,8 +455,8 @@ func openExisting(rt *os.Root, rel string, hdr *tar.Header) *os.File {
 	return nil
 }
 
-// startsWithShebang reports whether f starts with "#!": a script that a
-// shell may be running, even without an execute bit (sh script).
+// startsWithShebang reports whether f starts with "#!", as a script does
+// that a shell may run even without an execute bit (sh script).
 func startsWithShebang(f *os.File) bool {
 	var head [2]byte
 	n, _ := f.ReadAt(head[:], 0)

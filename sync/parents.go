@@ -144,7 +144,7 @@ func rootNotFolder(ctx context.Context, st Stater, id string, e Entry, cause err
 		return fmt.Errorf("syncing %s: target %s is a %s in container %s, not a folder",
 			e.Tree.HostRoot, root, s.Mode.Type().String(), engine.ShortID(id))
 	case errors.Is(cause, ErrNeedsRunning) || ctx.Err() != nil:
-		// The container stopped: the target is fine as far as devd knows.
+		// The container stopped, so nothing shows that the target is wrong.
 		return fmt.Errorf("syncing %s: checking target %s: %w", e.Tree.HostRoot, root, cause)
 	default:
 		return fmt.Errorf("syncing %s: checking target %s (is one of its parent folders a file in the container?): %w",

@@ -100,7 +100,7 @@ func TestSupervisorFullVolumeKeepsFile(t *testing.T) {
 		t.Fatalf("Apply on a full volume = %v, want ErrNoSpace", err)
 	}
 	if got := sh(t, env, id, "cat /srv/files/server.js"); got != old {
-		t.Errorf("server.js holds %d bytes starting %.8q after a failed copy, want its old %d bytes", len(got), got, len(old))
+		t.Errorf("server.js contains %d bytes starting %.8q after a failed copy, want its old %d bytes", len(got), got, len(old))
 	}
 
 	sh(t, env, id, "rm -f /srv/filler || busybox rm /srv/filler")

@@ -70,8 +70,8 @@ func InGitDir(path string) bool {
 // pattern for the path and each of its folders, which was devd's largest
 // CPU cost in a checkout of thousands of files.
 func DefaultIgnoredBelow(base, path string) bool {
-	rel, err := filepath.Rel(base, path)
-	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	rel, ok := below(base, path)
+	if !ok {
 		return false
 	}
 	for rel != "" {

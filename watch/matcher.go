@@ -136,13 +136,19 @@ func (m *Matcher) relative(p string) (string, bool) {
 	if m == nil {
 		return "", false
 	}
+	return below(m.base, p)
+}
+
+// below returns p relative to the folder base, or false when p is not
+// strictly inside it.
+func below(base, p string) (string, bool) {
 	// Paths from the watcher are clean, and Rel cleans both of its
 	// arguments again. That cleaning was a large part of the matching cost
 	// in a checkout of thousands of files.
-	if rest, ok := strings.CutPrefix(p, m.base+string(filepath.Separator)); ok && rest != "" && isCleanRelative(rest) {
+	if rest, ok := strings.CutPrefix(p, base+string(filepath.Separator)); ok && rest != "" && isCleanRelative(rest) {
 		return rest, true
 	}
-	rel, err := filepath.Rel(m.base, filepath.Clean(p))
+	rel, err := filepath.Rel(base, filepath.Clean(p))
 	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return "", false
 	}

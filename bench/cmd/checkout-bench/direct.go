@@ -28,8 +28,8 @@ const (
 	readAuto = "auto"
 )
 
-// settleMargin is how old a file's change time must be before its hash is
-// kept for the next read. The kernel stamps change times from a coarse
+// settleMargin is the minimum age of a file's change time for its hash to
+// be kept for the next read. The kernel stamps change times from a coarse
 // clock, so a file written twice within one tick keeps its time. A file
 // whose time is older than the margin gets a newer time when it changes.
 const settleMargin = 50 * time.Millisecond
@@ -71,8 +71,8 @@ func (r *reader) digest(ctx context.Context, id string) (string, error) {
 	return sum, err
 }
 
-// how returns the way the containers' files were read, for the report.
-func (r *reader) how() string {
+// method returns how the containers' files were read, for the report.
+func (r *reader) method() string {
 	if r.mode == readEngine {
 		return "through the Engine archive API"
 	}

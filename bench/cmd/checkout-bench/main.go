@@ -160,7 +160,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	machine.loadAfter = loadAverage()
-	machine.readHow = s.files.how()
+	machine.readHow = s.files.method()
 	printReport(os.Stdout, machine, o, results)
 	return nil
 }
