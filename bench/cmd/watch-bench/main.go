@@ -31,7 +31,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -165,10 +164,8 @@ func measureInChild(opts options, root, mode string) (result, error) {
 		"-idle", opts.idle.String(), "-max-watches", strconv.Itoa(opts.maxWatches))
 	cmd.Stderr = os.Stderr
 	if opts.maxWatches > 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{
-			Cloneflags:  syscall.CLONE_NEWUSER,
-			UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
-			GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+		if err := inOwnUserNamespace(cmd); err != nil {
+			return result{}, err
 		}
 	}
 	out, err := cmd.Output()
