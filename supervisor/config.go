@@ -13,7 +13,7 @@ import (
 const (
 	// BinaryPath is where the static devd binary is bind-mounted in a
 	// supervised container.
-	BinaryPath = "/.devd/devd"
+	BinaryPath = "/.devd/devd-supervisor"
 
 	// ControlDir is the default folder, bind-mounted from the host, where
 	// the supervisor creates its control socket.

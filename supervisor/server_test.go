@@ -152,7 +152,7 @@ func TestParseTimeout(t *testing.T) {
 
 func TestExecArgs(t *testing.T) {
 	got := strings.Join(ExecArgs("restart"), " ")
-	if got != "/.devd/devd supervise ctl restart" {
+	if got != "/.devd/devd-supervisor supervise ctl restart" {
 		t.Fatalf("ExecArgs = %q", got)
 	}
 }

@@ -30,7 +30,7 @@ var (
 // SupervisorPath is the path of devd's own binary in containers that
 // `devd up` started. Its `supervise rm --root ROOT -- PATH...` subcommand removes paths with
 // RemoveAll, for images that have no rm (scratch, distroless).
-const SupervisorPath = "/.devd/devd"
+const SupervisorPath = "/.devd/devd-supervisor"
 
 // maxDeleteArgs bounds the bytes of paths given to one command, well under
 // the kernel's argument limit. A larger batch runs several commands.

@@ -123,8 +123,8 @@ func TestUpEndToEnd(t *testing.T) {
 	if c.Config.Labels[up.SupervisorLabel] != up.SupervisorLabelValue {
 		t.Errorf("labels = %v, want %s=%s", c.Config.Labels, up.SupervisorLabel, up.SupervisorLabelValue)
 	}
-	if c.Path != "/.devd/devd" || len(c.Args) < 3 || c.Args[0] != "supervise" {
-		t.Errorf("container runs %s %q, want /.devd/devd supervise ...", c.Path, c.Args)
+	if c.Path != "/.devd/devd-supervisor" || len(c.Args) < 3 || c.Args[0] != "supervise" {
+		t.Errorf("container runs %s %q, want /.devd/devd-supervisor supervise ...", c.Path, c.Args)
 	}
 	sep := slices.Index(c.Args, "--")
 	if want := []string{"node", "--inspect=0.0.0.0:9229", "server.js"}; sep < 0 || !slices.Equal(c.Args[sep+1:], want) {
@@ -133,7 +133,7 @@ func TestUpEndToEnd(t *testing.T) {
 
 	// The container's processes, as ps lists them.
 	top := docker(t, "top", id, "-eo", "pid,args")
-	for _, want := range []string{"/.devd/devd supervise --service api", "node --inspect=0.0.0.0:9229 server.js"} {
+	for _, want := range []string{"/.devd/devd-supervisor supervise --service api", "node --inspect=0.0.0.0:9229 server.js"} {
 		if !strings.Contains(top, want) {
 			t.Errorf("no process %q in the container:\n%s", want, top)
 		}

@@ -47,7 +47,7 @@ type bindMount struct {
 // service (see Supervised) under devd's supervisor. In each such service,
 // the entrypoint becomes the supervisor followed by the service's resolved
 // entrypoint, and the command is the resolved command (see Plan). The host
-// binary bin is mounted read-only at /.devd/devd, the service's folder in
+// binary bin is mounted read-only at /.devd/devd-supervisor, the service's folder in
 // runDirs at /.devd/run, and the label dev.devd.supervisor is set. Nothing
 // else changes. The output is the same for the same input.
 //

@@ -133,7 +133,7 @@ services:
 
 	merged := reload(t, dir, p, data)
 	api := merged.Services["api"]
-	wantEntry := []string{"/.devd/devd", "supervise", "--service", "api", "--stop-signal", "SIGINT", "--grace", "3s",
+	wantEntry := []string{"/.devd/devd-supervisor", "supervise", "--service", "api", "--stop-signal", "SIGINT", "--grace", "3s",
 		"--port", "3000", "--port", "8080", "--port", "8081", "--port", "9229", "--ready", "tcp:3000", "--", "docker-entrypoint.sh"}
 	if !reflect.DeepEqual([]string(api.Entrypoint), wantEntry) {
 		t.Errorf("api entrypoint =\n%q\nwant\n%q", api.Entrypoint, wantEntry)
@@ -148,14 +148,14 @@ services:
 		t.Errorf("api: the override changed something else: %+v", api)
 	}
 	wantMounts := map[string]string{
-		"/usr/src/app": filepath.Join(dir, "app"),
-		"/.devd/devd":  bin,
-		"/.devd/run":   runDirs["api"],
+		"/usr/src/app":           filepath.Join(dir, "app"),
+		"/.devd/devd-supervisor": bin,
+		"/.devd/run":             runDirs["api"],
 	}
 	gotMounts := map[string]string{}
 	for _, v := range api.Volumes {
 		gotMounts[v.Target] = v.Source
-		if v.Target == "/.devd/devd" && !v.ReadOnly {
+		if v.Target == "/.devd/devd-supervisor" && !v.ReadOnly {
 			t.Error("the supervisor binary is mounted writable")
 		}
 	}

@@ -22,7 +22,7 @@ import (
 // Paths in the container, shared with the supervisor (supervisor.BinaryPath
 // and supervisor.ControlDir).
 const (
-	containerBinary     = "/.devd/devd"
+	containerBinary     = "/.devd/devd-supervisor"
 	containerControlDir = "/.devd/run"
 )
 

@@ -175,7 +175,7 @@ func TestPlanSupervisorArguments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"/.devd/devd", "supervise", "--service", "api", "--stop-signal", "SIGQUIT", "--grace", "1.5s",
+	want := []string{"/.devd/devd-supervisor", "supervise", "--service", "api", "--stop-signal", "SIGQUIT", "--grace", "1.5s",
 		"--port", "3000", "--port", "4000", "--port", "5000", "--port", "5001", "--port", "8080", "--port", "9229",
 		"--ready", "http://localhost:3000/health",
 		"--sync-root", "/app/src", "--sync-root", "/app/lib", "--sync-root", "/app/server", "--"}
