@@ -98,6 +98,38 @@ func TestComposeEditReloadsRules(t *testing.T) {
 	waitHTTP(t, s.notificationURL(), func(body string) bool { return message(body) == want })
 }
 
+// TestEnvFileEditReloadsRules writes a .env while devd runs. The variable
+// it sets turns notification's restarts off, so the file must be read again.
+func TestEnvFileEditReloadsRules(t *testing.T) {
+	s := startStack(t)
+	override := filepath.Join(s.dir, "compose.override.yaml")
+	original, err := os.ReadFile(override)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only devd reads this setting, so the running stack stays as it is.
+	writeFile(t, override, string(original)+"    x-devd:\n      restart: ${NOTIFICATION_RESTART:-container}\n")
+	d := startDevd(t, s)
+	root := filepath.Join(s.dir, "notification")
+	id := s.containerID("notification")
+	settle(t, d, "notification")
+
+	reloads := d.countLogs("configuration reloaded", nil)
+	writeFile(t, filepath.Join(s.dir, ".env"), "NOTIFICATION_RESTART=none\n")
+	waitFor(t, changeTimeout, "a reload after the .env was written", func() bool {
+		return d.countLogs("configuration reloaded", nil) > reloads
+	})
+	settle(t, d, "notification")
+
+	before := d.countLogs("restarting", map[string]string{"service": "notification"})
+	writeFile(t, filepath.Join(root, "lib", "from-env.js"), "1\n")
+	waitConverged(t, root, id, appDir, "node_modules")
+	settle(t, d, "notification")
+	if n := d.countLogs("restarting", map[string]string{"service": "notification"}) - before; n != 0 {
+		t.Errorf("notification restarted %d times after .env set restart: none", n)
+	}
+}
+
 func TestSelfWritingServiceStopsLooping(t *testing.T) {
 	// The api writes into its own bind-mounted source folder at every start.
 	s := startStackWith(t, `    command: ["sh", "-c", "date > /usr/src/app/started.txt; exec node --inspect=0.0.0.0:9229 server.js"]
