@@ -317,7 +317,8 @@ func TestDerive(t *testing.T) {
 					{Source: SourceDevelopWatch, Index: 2, Action: ActionSyncRestart, Path: f.path("apiapp/src"), Target: "/app/src", BindMounted: true},
 					{Source: SourceDevelopWatch, Index: 3, Action: ActionRestart, Path: f.path("config.json")},
 					{Source: SourceDevelopWatch, Index: 4, Action: ActionSyncExec, Path: f.path("apiapp"), Target: "/app",
-						Exec: &ExecHook{Command: []string{"npm", "run", "gen"}, User: "node"}},
+						Mounted: []string{f.path("apiapp/src")},
+						Exec:    &ExecHook{Command: []string{"npm", "run", "gen"}, User: "node"}},
 					{Source: SourceDevelopWatch, Index: 5, Action: ActionSync, Path: f.path("apiapp/src/lib"), Target: "/app/src/lib", BindMounted: true},
 				}
 				return []Service{s}
@@ -371,7 +372,8 @@ func TestDerive(t *testing.T) {
 				s.BuildContext = f.path("apiapp")
 				s.Triggers = []Trigger{
 					{Source: SourceBindMount, Index: 0, Action: ActionRestart, Path: f.path("apiapp"), Target: "/app", BindMounted: true,
-						Hidden: []string{f.path("apiapp/node_modules"), f.path("apiapp/shared"), f.path("apiapp/tmp")}},
+						Hidden:  []string{f.path("apiapp/node_modules"), f.path("apiapp/shared"), f.path("apiapp/tmp")},
+						Mounted: []string{f.path("apiapp/src")}},
 					{Source: SourceBindMount, Index: 2, Action: ActionRestart, Path: f.path("apiapp/src"), Target: "/app/src", BindMounted: true},
 					{Source: SourceBindMount, Index: 3, Action: ActionRestart, Path: f.path("shared"), Target: "/app/shared", BindMounted: true},
 				}

@@ -43,8 +43,9 @@ func (d *deriver) bindTriggers(sc types.ServiceConfig) ([]Trigger, []string) {
 			Path:        src,
 			Target:      target,
 			BindMounted: true,
-			Hidden:      d.hidden(sc, i, src, target),
 		})
+		t := &triggers[len(triggers)-1]
+		t.Hidden, t.Mounted = d.mountsBelow(sc, i, src, target)
 	}
 	return triggers, warnings
 }
@@ -106,7 +107,7 @@ func (d *deriver) developTriggers(sc types.ServiceConfig) ([]Trigger, []string, 
 			}
 		}
 		if target != "" {
-			t.Hidden = d.hidden(sc, -1, hostPath, target)
+			t.Hidden, t.Mounted = d.mountsBelow(sc, -1, hostPath, target)
 		}
 		triggers = append(triggers, t)
 	}
@@ -139,24 +140,27 @@ func (d *deriver) bindMounted(sc types.ServiceConfig, hostPath, target string) b
 	return false
 }
 
-// hidden returns the host folders under root that other mounts of the
-// service hide from the container: volumes, tmpfs and image mounts whose
-// target lies under target, and bind mounts there of another host folder.
-// except is the index of the mount that root comes from, or -1.
-func (d *deriver) hidden(sc types.ServiceConfig, except int, root, target string) []string {
-	var out []string
-	add := func(mountTarget string) string {
+// mountsBelow sorts the other mounts of the service whose target lies under
+// target by what they do to the host paths under root. hidden lists the host
+// paths that the container cannot see: volumes, tmpfs and image mounts
+// there, and bind mounts there of another host path. mounted lists the
+// host paths that a bind mount shows at the very place target maps them to:
+// they are visible in the container already, and a copy would write through
+// the mount to the host. except is the index of the mount that root comes
+// from, or -1.
+func (d *deriver) mountsBelow(sc types.ServiceConfig, except int, root, target string) (hidden, mounted []string) {
+	seen := make(map[string]bool)
+	hostPathAt := func(mountTarget string) string {
 		mt := containerPath(mountTarget)
 		if mt == target || !withinSlash(target, mt) {
 			return ""
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(mt, target), "/")
 		host := filepath.Join(root, filepath.FromSlash(rel))
-		for _, h := range out {
-			if h == host {
-				return ""
-			}
+		if seen[host] {
+			return ""
 		}
+		seen[host] = true
 		return host
 	}
 
@@ -164,23 +168,23 @@ func (d *deriver) hidden(sc types.ServiceConfig, except int, root, target string
 		if i == except || v.Target == "" {
 			continue
 		}
-		host := add(v.Target)
+		host := hostPathAt(v.Target)
 		if host == "" {
 			continue
 		}
 		if v.Type == types.VolumeTypeBind && resolvePath(v.Source, d.project.WorkingDir) == host {
-			// The same host folder at the same place: nothing is hidden.
+			mounted = append(mounted, host)
 			continue
 		}
-		out = append(out, host)
+		hidden = append(hidden, host)
 	}
 	for _, t := range sc.Tmpfs {
 		mountTarget, _, _ := strings.Cut(t, ":")
-		if host := add(mountTarget); host != "" {
-			out = append(out, host)
+		if host := hostPathAt(mountTarget); host != "" {
+			hidden = append(hidden, host)
 		}
 	}
-	return out
+	return hidden, mounted
 }
 
 // containerPath cleans a container path, with forward slashes.

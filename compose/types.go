@@ -125,6 +125,11 @@ type Trigger struct {
 	// container (a host node_modules under an anonymous volume). They are not
 	// watched.
 	Hidden []string
+	// Mounted holds host paths under Path that a bind mount of the service
+	// shows in the container at the place Target maps them to. They are
+	// watched and count for restarts, but are never copied, because a copy
+	// would write through the mount to the host file.
+	Mounted []string
 	// InitialSync is `develop.watch[].initial_sync`: bring the target up to
 	// date with Path when devd starts and when a container starts.
 	InitialSync bool

@@ -25,6 +25,9 @@ type Explanation struct {
 	// ContainerPath is where the path goes in the container when the rule
 	// copies it; empty otherwise.
 	ContainerPath string
+	// MountedAt is the container path at which a bind mount already shows
+	// the path, so the rule copies nothing; empty otherwise.
+	MountedAt string
 }
 
 // Matched reports whether a change to the path triggers the rule.
@@ -52,7 +55,11 @@ func Explain(hostPath string, services []ServiceRules) []Explanation {
 			e.IgnoredBy = rule.ignoredBy(hostPath, svc.Service.BuildContext, svc.Service.DockerignorePatterns)
 			if rule.Tree != nil && e.Matched() {
 				if p, err := rule.Tree.ContainerPath(hostPath); err == nil {
-					e.ContainerPath = p
+					if rule.mounted(hostPath) {
+						e.MountedAt = p
+					} else {
+						e.ContainerPath = p
+					}
 				}
 			}
 			out = append(out, e)

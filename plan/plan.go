@@ -75,7 +75,9 @@ func Make(paths []string, services []ServiceRules, projectDir string, first time
 					continue
 				}
 				matched = true
-				if rule.Tree != nil && rule.Trigger.Action.Syncs() {
+				// A bind mount shows a mounted path already, so it only
+				// restarts.
+				if rule.Tree != nil && rule.Trigger.Action.Syncs() && !rule.mounted(p) {
 					work.Changes = append(work.Changes, filesync.Change{Tree: rule.Tree, HostPath: p})
 				}
 				if rule.Trigger.Action.Restarts() {

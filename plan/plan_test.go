@@ -339,3 +339,49 @@ func TestManifestChangeInstallsInContainer(t *testing.T) {
 		t.Errorf("notification works = %+v, want no install command", works)
 	}
 }
+
+func TestMountedPathsAreWatchedNotCopied(t *testing.T) {
+	rules, err := Compile([]compose.Service{{
+		Name:  "web",
+		Watch: true,
+		Triggers: []compose.Trigger{{
+			Source:  compose.SourceDevelopWatch,
+			Action:  compose.ActionSyncRestart,
+			Path:    "/p/web/src",
+			Target:  "/srv/src",
+			Mounted: []string{"/p/web/src/keep"},
+		}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := &rules[0].Rules[0]
+
+	for _, p := range []string{"/p/web/src/keep", "/p/web/src/keep/k.js"} {
+		if !rule.Matches(p) {
+			t.Errorf("Matches(%s) = false, want true: a change there still restarts", p)
+		}
+		if !rule.Tree.Skip(p, p == "/p/web/src/keep") {
+			t.Errorf("Tree.Skip(%s) = false, want true: a copy would write through the bind mount", p)
+		}
+	}
+	if rule.Tree.Skip("/p/web/src/keeper.js", false) {
+		t.Error("Tree.Skip(/p/web/src/keeper.js) = true, want false: only the mounted folder is left out")
+	}
+
+	works := Make([]string{"/p/web/src/keep/k.js"}, rules, "/p", time.Time{})
+	if len(works) != 1 || !works[0].Restart || len(works[0].Changes) != 0 {
+		t.Errorf("Make for a mounted path = %+v, want one restart and no change to copy", works)
+	}
+
+	got := Explain("/p/web/src/keep/k.js", rules)
+	if len(got) != 1 {
+		t.Fatalf("Explain returned %d explanations, want 1", len(got))
+	}
+	if got[0].ContainerPath != "" {
+		t.Errorf("ContainerPath = %q, want none: the path is not copied", got[0].ContainerPath)
+	}
+	if got[0].MountedAt != "/srv/src/keep/k.js" {
+		t.Errorf("MountedAt = %q, want /srv/src/keep/k.js", got[0].MountedAt)
+	}
+}

@@ -95,6 +95,9 @@ func compileRule(svc compose.Service, trig compose.Trigger) (Rule, error) {
 	if trig.Action.Syncs() && !trig.BindMounted && trig.Target != "" {
 		tree := &filesync.Tree{HostRoot: trig.Path, ContainerRoot: trig.Target}
 		tree.Skip = func(hostPath string, isDir bool) bool {
+			if rule.mounted(hostPath) {
+				return true
+			}
 			if isDir {
 				return rule.skipDir(hostPath)
 			}
@@ -124,6 +127,17 @@ func (r *Rule) Matches(hostPath string) bool {
 		return false
 	}
 	return true
+}
+
+// mounted reports whether a bind mount shows the host path in the container
+// at its place on the rule's tree, so it must not be copied.
+func (r *Rule) mounted(hostPath string) bool {
+	for _, m := range r.Trigger.Mounted {
+		if within(m, hostPath) {
+			return true
+		}
+	}
+	return false
 }
 
 // Covers reports whether the host path lies on the rule's tree, ignored or

@@ -91,6 +91,8 @@ func printExplanations(w io.Writer, explanations []plan.Explanation, project *co
 		switch {
 		case e.ContainerPath != "":
 			fmt.Fprintf(w, "    synced to %s\n", e.ContainerPath)
+		case e.MountedAt != "":
+			fmt.Fprintf(w, "    bind-mounted at %s: the container sees it at once, nothing is copied\n", e.MountedAt)
 		case t.BindMounted && t.Target != "":
 			fmt.Fprintf(w, "    bind-mounted at %s: the container sees it at once, nothing is copied\n", t.Target)
 		}
