@@ -82,7 +82,7 @@ func TestStatusReportsSyncRestartAndDebugger(t *testing.T) {
 		t.Fatalf("api debug before attaching = %+v, want one endpoint, not connected", api.Debug)
 	}
 	client, _ := attachInspector(t, d.proxyAddress("api"), "")
-	client.evaluate(t, "1")
+	client.evaluate("1")
 	api = serviceStatus(t, status(t, s), "api")
 	if !api.Debug[0].Connected || api.Debug[0].Debuggers != 1 {
 		t.Errorf("api debug while attached = %+v, want connected with one debugger", api.Debug[0])

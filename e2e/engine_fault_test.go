@@ -70,7 +70,7 @@ func TestEngineRestartLosesNoChange(t *testing.T) {
 
 	// The debug proxy follows the container to its new address.
 	client, _ := attachInspector(t, addr, "")
-	if got := client.evaluate(t, "2+3"); got != float64(5) {
+	if got := client.evaluate("2+3"); got != float64(5) {
 		t.Errorf("Runtime.evaluate(2+3) after the engine restart = %v, want 5", got)
 	}
 }

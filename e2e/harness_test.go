@@ -404,29 +404,6 @@ func httpGet(url string) (string, error) {
 	return string(body), err
 }
 
-// httpGetHost is httpGet with a Host header of the caller's choice; an
-// empty host keeps the default.
-func httpGetHost(url, host string) (string, error) {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		return "", err
-	}
-	if host != "" {
-		req.Host = host
-	}
-	client := http.Client{Timeout: 2 * time.Second}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
-	}
-	return string(body), err
-}
-
 // waitHTTP waits until a GET of url returns a body that ok accepts.
 func waitHTTP(t *testing.T, url string, ok func(body string) bool) string {
 	t.Helper()

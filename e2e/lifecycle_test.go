@@ -53,7 +53,7 @@ func TestRecreatedContainerIsFollowed(t *testing.T) {
 	waitConverged(t, root, newID, appDir, "node_modules")
 
 	client, _ := attachInspector(t, addr, "")
-	if got := client.evaluate(t, "1+1"); got != float64(2) {
+	if got := client.evaluate("1+1"); got != float64(2) {
 		t.Errorf("Runtime.evaluate(1+1) on the recreated container = %v, want 2", got)
 	}
 }

@@ -1,7 +1,7 @@
 package e2e
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/devdtool/devd/internal/cdp"
 )
 
 const appDir = "/usr/src/app"
@@ -94,76 +94,39 @@ func TestNotificationSyncConverges(t *testing.T) {
 	waitHTTP(t, s.notificationURL(), func(body string) bool { return message(body) == "second synced edit" })
 }
 
-// cdpClient is a minimal Chrome DevTools Protocol client over WebSocket.
-type cdpClient struct {
-	conn *websocket.Conn
-	next int
-}
-
 // attachInspector discovers the target through /json/list on the proxy
-// address and opens its WebSocket.
-func attachInspector(t *testing.T, addr, hostHeader string) (*cdpClient, string) {
+// address and opens the WebSocket URL that it lists, connecting to the
+// host the URL names.
+func attachInspector(t *testing.T, addr, hostHeader string) (*inspectorSession, string) {
 	t.Helper()
-	var targets []struct {
-		ID  string `json:"id"`
-		URL string `json:"webSocketDebuggerUrl"`
-	}
+	var targets []cdp.Target
 	var lastErr error
 	waitFor(t, changeTimeout, "the inspector to answer /json/list through devd", func() bool {
-		body, err := httpGetHost("http://"+addr+"/json/list", hostHeader)
-		if err != nil {
-			lastErr = err
-			return false
-		}
-		targets = nil
-		if err := json.Unmarshal([]byte(body), &targets); err != nil || len(targets) == 0 {
-			lastErr = fmt.Errorf("unexpected /json/list answer %q: %v", body, err)
+		ctx, cancel := context.WithTimeout(context.Background(), listWait)
+		defer cancel()
+		var err error
+		targets, err = cdp.ListTargets(ctx, addr, hostHeader)
+		if err != nil || len(targets) == 0 {
+			lastErr = fmt.Errorf("unexpected /json/list response %+v: %v", targets, err)
 			return false
 		}
 		return true
 	})
 	_ = lastErr
 
-	wsURL := targets[0].URL
+	wsURL := targets[0].WebSocketDebuggerURL
 	_, port, _ := strings.Cut(addr, ":")
 	if !strings.Contains(wsURL, ":"+port+"/") {
 		t.Fatalf("webSocketDebuggerUrl %q does not point at devd's port %s", wsURL, port)
 	}
-	conn, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), debugWait)
+	defer cancel()
+	conn, err := cdp.Dial(ctx, "", wsURL)
 	if err != nil {
 		t.Fatalf("opening inspector WebSocket %s: %v", wsURL, err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &cdpClient{conn: conn}, targets[0].ID
-}
-
-// evaluate runs Runtime.evaluate and returns the result's value.
-func (c *cdpClient) evaluate(t *testing.T, expr string) any {
-	t.Helper()
-	c.next++
-	id := c.next
-	req := map[string]any{"id": id, "method": "Runtime.evaluate", "params": map[string]any{"expression": expr, "returnByValue": true}}
-	_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if err := c.conn.WriteJSON(req); err != nil {
-		t.Fatalf("sending Runtime.evaluate: %v", err)
-	}
-	for {
-		var resp struct {
-			ID     int `json:"id"`
-			Result struct {
-				Result struct {
-					Value any `json:"value"`
-				} `json:"result"`
-			} `json:"result"`
-		}
-		if err := c.conn.ReadJSON(&resp); err != nil {
-			t.Fatalf("reading Runtime.evaluate answer: %v", err)
-		}
-		if resp.ID == id {
-			return resp.Result.Result.Value
-		}
-	}
+	return &inspectorSession{t: t, conn: conn, target: targets[0].ID, url: wsURL}, targets[0].ID
 }
 
 func TestInspectorAttachSurvivesRestart(t *testing.T) {
@@ -175,7 +138,7 @@ func TestInspectorAttachSurvivesRestart(t *testing.T) {
 	}
 
 	client, firstTarget := attachInspector(t, addr, "")
-	if got := client.evaluate(t, "6*7"); got != float64(42) {
+	if got := client.evaluate("6*7"); got != float64(42) {
 		t.Fatalf("Runtime.evaluate(6*7) through devd = %v, want 42", got)
 	}
 
@@ -186,7 +149,7 @@ func TestInspectorAttachSurvivesRestart(t *testing.T) {
 	if firstTarget == secondTarget {
 		t.Errorf("target id %s did not change; the process was not restarted", firstTarget)
 	}
-	if got := again.evaluate(t, "process.mainModule.require('./message')"); got != "after restart" {
+	if got := again.evaluate("process.mainModule.require('./message')"); got != "after restart" {
 		t.Errorf("evaluating message.js after the restart = %v, want %q", got, "after restart")
 	}
 }

@@ -35,6 +35,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/devdtool/devd/internal/cdp"
 )
 
 // Tool names, as given to -tools.
@@ -217,12 +219,16 @@ func measureNode(ctx context.Context, s *stack, addr, tool string, o options) ([
 		return nil, err
 	}
 	const script = "file:///usr/src/app/handler.js"
-	attach := func() (*cdpSession, error) { return attachNode(ctx, addr, script, line) }
+	attach := func() (*cdp.Conn, error) { return attachNode(ctx, addr, script, line) }
 	sess, err := retryAttach(ctx, 0, attach)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { sess.close() }()
+	defer func() {
+		if sess != nil {
+			sess.Close()
+		}
+	}()
 
 	var times []time.Duration
 	for i := range o.warmups + o.saves {
@@ -233,13 +239,13 @@ func measureNode(ctx context.Context, s *stack, addr, tool string, o options) ([
 		}
 		// The old process ends with the restart, and with it the session.
 		select {
-		case <-sess.done():
+		case <-sess.Done():
 		case <-time.After(saveTimeout):
 			return nil, fmt.Errorf("save %d of %d: the debugger's connection did not end", i+1, o.warmups+o.saves)
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		sess.close()
+		sess.Close()
 		dropped := time.Since(start)
 		attempts.Store(0)
 		for {
@@ -254,7 +260,7 @@ func measureNode(ctx context.Context, s *stack, addr, tool string, o options) ([
 				return nil, fmt.Errorf("save %d of %d: paused with token %q, want %q", i+1, o.warmups+o.saves, got, token)
 			}
 			// The process ended between attaching and the request.
-			sess.close()
+			sess.Close()
 			if time.Since(start) > saveTimeout {
 				return nil, fmt.Errorf("save %d of %d: %w", i+1, o.warmups+o.saves, err)
 			}
@@ -273,13 +279,15 @@ func measureNode(ctx context.Context, s *stack, addr, tool string, o options) ([
 
 // hitNode sends a request, waits for the program to stop at the breakpoint
 // and returns the token in scope there, then resumes it.
-func hitNode(sess *cdpSession, url string) (string, error) {
+func hitNode(sess *cdp.Conn, url string) (string, error) {
 	reply := getLater(url)
-	got, err := sess.awaitPause(pauseWait, "token")
+	got, err := awaitPause(sess, pauseWait, "token")
 	if err != nil {
 		return "", err
 	}
-	if err := sess.resume(); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), cdpWait)
+	defer cancel()
+	if err := sess.Resume(ctx); err != nil {
 		return "", err
 	}
 	<-reply
