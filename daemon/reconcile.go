@@ -185,14 +185,16 @@ func (w *worker) reconcile(ctx context.Context, containers []engine.Container) (
 }
 
 // bindChangedSinceStart reports whether a file that a restarting
-// bind-mount rule watches changed after the oldest of the containers
-// started: the container sees such a file at once, but its process was
-// started before the change, while devd was not watching.
+// bind-mount rule watches changed after the oldest of the containers'
+// processes started: the container sees such a file at once, but its
+// process was started before the change, while devd was not watching. A
+// process that devd restarted by signal or through the supervisor counts
+// from that restart, which a configuration reload does not forget.
 func (w *worker) bindChangedSinceStart(containers []engine.Container) bool {
 	var started time.Time
 	for _, c := range containers {
-		if started.IsZero() || c.StartedAt.Before(started) {
-			started = c.StartedAt
+		if t := w.state.processStarted(c); started.IsZero() || t.Before(started) {
+			started = t
 		}
 	}
 	if started.IsZero() {

@@ -84,6 +84,32 @@ type serviceState struct {
 	mu     sync.Mutex
 	paused bool         // guarded by mu
 	stats  serviceStats // guarded by mu
+	// processRestarts maps a container id to when devd last began a
+	// restart of the container's process. A signal or supervisor restart
+	// leaves the container's start time as it was. Guarded by mu.
+	processRestarts map[string]time.Time
+}
+
+// noteProcessRestart records that devd begins to restart the process in a
+// container now.
+func (s *serviceState) noteProcessRestart(id string, t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.processRestarts == nil {
+		s.processRestarts = make(map[string]time.Time)
+	}
+	s.processRestarts[id] = t
+}
+
+// processStarted returns the later of the container's start time and
+// devd's last restart of its process.
+func (s *serviceState) processStarted(c engine.Container) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.processRestarts[c.ID]; ok && t.After(c.StartedAt) {
+		return t
+	}
+	return c.StartedAt
 }
 
 // serviceStats is the part of a service's status that workers record.
@@ -521,6 +547,7 @@ func (w *worker) restart(ctx context.Context, containers []engine.Container, wor
 	var errs []error
 	for _, c := range containers {
 		w.markRestart(c.ID, false)
+		w.state.noteProcessRestart(c.ID, time.Now())
 		err := w.restartContainer(ctx, c, restartModeFor(w.svc, c))
 		w.markRestart(c.ID, true)
 		if err != nil {

@@ -1,0 +1,84 @@
+package daemon
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/devdtool/devd/compose"
+	"github.com/devdtool/devd/engine"
+	"github.com/devdtool/devd/event"
+	"github.com/devdtool/devd/plan"
+	"github.com/hashicorp/go-hclog"
+)
+
+// TestSignalRestartCountsAsProcessStart checks that a file changed after
+// the container started, but before devd signalled its process, does not
+// look unapplied again to the worker of a reloaded configuration.
+func TestSignalRestartCountsAsProcessStart(t *testing.T) {
+	dir := t.TempDir()
+	c := running("c1", "api")
+	c.StartedAt = time.Now().Add(-time.Hour)
+	if err := os.WriteFile(filepath.Join(dir, "server.js"), []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	svc := compose.Service{
+		Name:       "api",
+		Watch:      true,
+		Restart:    compose.RestartMode{Kind: compose.RestartSignal, Signal: "SIGHUP"},
+		RestartSet: true,
+		Triggers: []compose.Trigger{{
+			Source:      compose.SourceBindMount,
+			Action:      compose.ActionRestart,
+			Path:        dir,
+			Target:      "/app",
+			BindMounted: true,
+		}},
+	}
+	rules, err := plan.Compile([]compose.Service{svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := newFakeEngine(c)
+	newWorkerOn := func(state *serviceState) *worker {
+		return newWorker(svc, rules[0].Rules, eng, nil, hclog.NewNullLogger(), event.NewBus(100), state)
+	}
+	ctx := context.Background()
+	state := &serviceState{}
+
+	first := newWorkerOn(state)
+	restart, err := first.reconcile(ctx, []engine.Container{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !restart {
+		t.Fatal("a file changed after the container started does not restart it")
+	}
+	if err := first.restart(ctx, []engine.Container{c}, restartWork("server.js")); err != nil {
+		t.Fatal(err)
+	}
+	if n := eng.restartCount(); n != 1 {
+		t.Fatalf("signals sent = %d, want 1", n)
+	}
+
+	// A reload starts a new worker on the same state.
+	restart, err = newWorkerOn(state).reconcile(ctx, []engine.Container{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if restart {
+		t.Error("the reloaded worker restarts again for a file the signalled process has seen")
+	}
+
+	// A devd that starts afresh has only the container's start time.
+	restart, err = newWorkerOn(&serviceState{}).reconcile(ctx, []engine.Container{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !restart {
+		t.Error("a new devd does not restart for a file changed after the container started")
+	}
+}
