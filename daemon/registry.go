@@ -38,6 +38,7 @@ type registry struct {
 	connected  bool                        // guarded by mu
 	killedAt   map[string]time.Time        // guarded by mu; last kill event per container id
 	listed     bool                        // used by run's goroutine only
+	everListed bool                        // guarded by mu; the first listing is done
 }
 
 func newRegistry(eng Engine, project string, log hclog.Logger, onChange func(ev *engine.Event), bus *event.Bus) *registry {
@@ -96,6 +97,14 @@ func (r *registry) Container(id string) (engine.Container, bool) {
 	defer r.mu.Unlock()
 	c, ok := r.containers[id]
 	return c, ok
+}
+
+// Listed reports whether the registry has listed the project's containers
+// at least once. Until then, no running container does not mean none runs.
+func (r *registry) Listed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.everListed
 }
 
 // Connected reports whether the event stream is currently up.
@@ -168,6 +177,9 @@ func (r *registry) follow(ctx context.Context, since time.Time) (time.Time, erro
 	r.replace(list)
 	first := !r.listed
 	r.listed = true
+	r.mu.Lock()
+	r.everListed = true
+	r.mu.Unlock()
 	if len(list) == 0 && first {
 		r.log.Warn("no container of this project exists yet; devd picks them up when they start",
 			"project", r.project, "hint", "start the stack with docker compose up, or check the project name (-p)")

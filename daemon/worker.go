@@ -408,6 +408,11 @@ func (w *worker) apply(ctx context.Context, work plan.Work) error {
 	}
 
 	containers := w.reg.Running(w.svc.Name)
+	if len(containers) == 0 && !w.reg.Listed() {
+		// Work carried over a reload comes before the new registry's first
+		// listing, which wakes the worker again.
+		return errNoContainer
+	}
 	if len(containers) == 0 {
 		if crashed := w.crashedContainers(); len(crashed) > 0 && !work.Revived && (work.Restart || len(work.Changes) > 0 || work.Build) {
 			if work.Build {

@@ -179,3 +179,43 @@ func TestWaitRejectsPausedService(t *testing.T) {
 		t.Error("the rejected restart was queued anyway")
 	}
 }
+
+// TestNoWaitingBeforeFirstListing checks that work a reload carries over
+// does not report a missing container before the new registry has listed
+// the containers, and does once the listing shows none.
+func TestNoWaitingBeforeFirstListing(t *testing.T) {
+	eng := newFakeEngine()
+	bus := event.NewBus(100)
+	reg := newRegistry(eng, "proj", hclog.NewNullLogger(), func(*engine.Event) {}, nil)
+	svc := compose.Service{Name: "api", Watch: true, Restart: compose.RestartMode{Kind: compose.RestartContainer}}
+	w := newWorker(svc, nil, eng, reg, hclog.NewNullLogger(), bus, nil)
+	waiting := func() int {
+		n := 0
+		for _, e := range bus.History() {
+			if e.Type == event.ContainerWaiting {
+				n++
+			}
+		}
+		return n
+	}
+
+	if err := w.apply(context.Background(), restartWork("a.js")); !errors.Is(err, errNoContainer) {
+		t.Fatalf("apply before the listing = %v, want errNoContainer", err)
+	}
+	if n := waiting(); n != 0 {
+		t.Errorf("%d waiting events before the registry listed the containers, want 0", n)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); reg.run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitUntil(t, "the registry to list the containers", reg.Listed)
+
+	if err := w.apply(context.Background(), restartWork("a.js")); !errors.Is(err, errNoContainer) {
+		t.Fatalf("apply with no container = %v, want errNoContainer", err)
+	}
+	if n := waiting(); n != 1 {
+		t.Errorf("%d waiting events once the listing shows no container, want 1", n)
+	}
+}
