@@ -4,7 +4,11 @@
 // and which debug ports to proxy.
 package compose
 
-import "time"
+import (
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Action is what a change matched by a Trigger makes devd do. The values are
 // the ones Compose uses in `develop.watch`.
@@ -151,6 +155,26 @@ type ExecHook struct {
 	Env []string
 	// Privileged runs the command with extended privileges.
 	Privileged bool
+}
+
+// Summary returns the command as messages show it, "`npm run build` as
+// node in /app", naming the container's defaults for empty fields.
+func (h *ExecHook) Summary() string {
+	words := make([]string, len(h.Command))
+	for i, word := range h.Command {
+		words[i] = word
+		if word == "" || strings.ContainsAny(word, " \t\n\"'`") {
+			words[i] = strconv.Quote(word)
+		}
+	}
+	user, dir := h.User, h.WorkingDir
+	if user == "" {
+		user = "the container's user"
+	}
+	if dir == "" {
+		dir = "the container's working folder"
+	}
+	return "`" + strings.Join(words, " ") + "` as " + user + " in " + dir
 }
 
 // DebugPort is a debug port of a service that devd proxies to the host.

@@ -14,6 +14,7 @@ import (
 	"github.com/devdtool/devd/engine"
 	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/plan"
+	"github.com/devdtool/devd/up"
 	"github.com/devdtool/devd/watch"
 	"github.com/hashicorp/go-hclog"
 )
@@ -387,21 +388,46 @@ func (s *session) rootsByPoll(configFiles []string) map[time.Duration][]string {
 	return groups
 }
 
-// describeTrigger returns, in words, what a change under a trigger does.
-func describeTrigger(rel string, t compose.Trigger, svc compose.Service) string {
-	var what []string
+// describeTrigger returns, in words, what a change under a trigger does
+// when the service restarts in the given mode.
+func describeTrigger(rel string, t compose.Trigger, svc compose.Service, mode compose.RestartMode) string {
+	var effects []string
 	switch {
+	case t.Action.Builds() && svc.Build != nil:
+		effects = append(effects, "build on the host with `"+up.CommandText(svc.Build.Command)+"`", "copy the output to "+svc.Build.Target)
 	case t.Action.Builds():
-		what = append(what, "build")
-	case t.BindMounted:
-		what = append(what, "bind-mounted at "+t.Target)
+		effects = append(effects, "build on the host")
+	case t.Action.Rebuilds():
+		effects = append(effects, "rebuild the image with docker compose and recreate the containers")
+	case t.BindMounted && t.Target != "":
+		effects = append(effects, "bind-mounted at "+t.Target)
 	case t.Action.Syncs() && t.Target != "":
-		what = append(what, "sync to "+t.Target)
+		effects = append(effects, "sync to "+t.Target)
+	}
+	if t.Exec != nil {
+		effects = append(effects, "then run "+t.Exec.Summary())
 	}
 	if t.Action.Restarts() || t.Action.Builds() {
-		what = append(what, "restart")
+		effects = append(effects, restartWords(mode))
 	}
-	return rel + ": " + strings.Join(what, ", ")
+	if len(effects) == 0 {
+		effects = append(effects, string(t.Action))
+	}
+	return rel + ": " + strings.Join(effects, ", ")
+}
+
+// restartWords returns the words for what a restart does in the given mode.
+func restartWords(mode compose.RestartMode) string {
+	switch mode.Kind {
+	case compose.RestartProcess:
+		return "restart the process"
+	case compose.RestartSignal:
+		return "send " + mode.Signal
+	case compose.RestartNone:
+		return "no restart, as x-devd.restart is none"
+	default:
+		return "restart the container"
+	}
 }
 
 // restartModeTimeout bounds the container listing that logWatching makes
@@ -429,12 +455,13 @@ func (s *session) logWatching(ctx context.Context) {
 		for _, note := range svc.Unsupported {
 			s.log.Warn(note, "service", svc.Name)
 		}
+		mode := restartModeOf(svc, containers)
 		for _, t := range svc.Triggers {
 			rel, err := filepath.Rel(s.project.WorkingDir, t.Path)
 			if err != nil {
 				rel = t.Path
 			}
-			kv := []interface{}{"service", svc.Name, "path", rel, "action", string(t.Action), "restart", restartModeOf(svc, containers).String()}
+			kv := []interface{}{"service", svc.Name, "path", rel, "action", string(t.Action), "restart", mode.String()}
 			if t.Target != "" {
 				kv = append(kv, "target", t.Target)
 			}
@@ -442,7 +469,7 @@ func (s *session) logWatching(ctx context.Context) {
 				kv = append(kv, "bind_mounted", true)
 			}
 			s.log.Info("watching", kv...)
-			s.d.bus.Publish(event.Event{Type: event.Watching, Service: svc.Name, Reason: describeTrigger(rel, t, svc)})
+			s.d.bus.Publish(event.Event{Type: event.Watching, Service: svc.Name, Reason: describeTrigger(rel, t, svc, mode)})
 		}
 	}
 }

@@ -97,3 +97,44 @@ func TestSessionHoldsRestartUntilSettled(t *testing.T) {
 		t.Errorf("work still held after maxHold: %v", s.held)
 	}
 }
+
+func TestDescribeTrigger(t *testing.T) {
+	container := compose.RestartMode{Kind: compose.RestartContainer}
+	build := compose.Service{Build: &compose.HostBuild{Command: []string{"sh", "-c", "go build -o bin/app ."}, Target: "/app/app"}}
+	cases := []struct {
+		name    string
+		trigger compose.Trigger
+		svc     compose.Service
+		mode    compose.RestartMode
+		want    string
+	}{
+		{"bind mount", compose.Trigger{Action: compose.ActionRestart, Target: "/app", BindMounted: true}, compose.Service{}, container,
+			"web: bind-mounted at /app, restart the container"},
+		{"bind mount without restart", compose.Trigger{Action: compose.ActionRestart, Target: "/srv/none", BindMounted: true}, compose.Service{},
+			compose.RestartMode{Kind: compose.RestartNone}, "web: bind-mounted at /srv/none, no restart, as x-devd.restart is none"},
+		{"sync without restart", compose.Trigger{Action: compose.ActionSyncRestart, Target: "/srv/none"}, compose.Service{},
+			compose.RestartMode{Kind: compose.RestartNone}, "web: sync to /srv/none, no restart, as x-devd.restart is none"},
+		{"sync", compose.Trigger{Action: compose.ActionSync, Target: "/srv"}, compose.Service{}, container, "web: sync to /srv"},
+		{"sync and process restart", compose.Trigger{Action: compose.ActionSyncRestart, Target: "/srv"}, compose.Service{},
+			compose.RestartMode{Kind: compose.RestartProcess}, "web: sync to /srv, restart the process"},
+		{"restart by signal", compose.Trigger{Action: compose.ActionRestart}, compose.Service{},
+			compose.RestartMode{Kind: compose.RestartSignal, Signal: "SIGHUP"}, "web: send SIGHUP"},
+		{"restart in a bind mount without target", compose.Trigger{Action: compose.ActionRestart, BindMounted: true}, compose.Service{}, container,
+			"web: restart the container"},
+		{"rebuild", compose.Trigger{Action: compose.ActionRebuild}, compose.Service{}, container,
+			"web: rebuild the image with docker compose and recreate the containers"},
+		{"sync and exec", compose.Trigger{Action: compose.ActionSyncExec, Target: "/srv",
+			Exec: &compose.ExecHook{Command: []string{"npm", "run", "build"}, User: "node", WorkingDir: "/srv"}}, compose.Service{}, container,
+			"web: sync to /srv, then run `npm run build` as node in /srv"},
+		{"sync and exec with defaults", compose.Trigger{Action: compose.ActionSyncExec, Target: "/srv",
+			Exec: &compose.ExecHook{Command: []string{"sh", "-c", "echo a b"}}}, compose.Service{}, container,
+			"web: sync to /srv, then run `sh -c \"echo a b\"` as the container's user in the container's working folder"},
+		{"host build", compose.Trigger{Action: compose.ActionHostBuild}, build, container,
+			"web: build on the host with `go build -o bin/app .`, copy the output to /app/app, restart the container"},
+	}
+	for _, tc := range cases {
+		if got := describeTrigger("web", tc.trigger, tc.svc, tc.mode); got != tc.want {
+			t.Errorf("%s: describeTrigger = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
