@@ -9,6 +9,7 @@ import (
 
 	"github.com/devdtool/devd/compose"
 	"github.com/devdtool/devd/plan"
+	"github.com/devdtool/devd/up"
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 )
@@ -19,8 +20,9 @@ func newExplainCommand(opts *rootOptions, stdout io.Writer) *cobra.Command {
 		Short: "Say which services and rules a path concerns and what a change to it does",
 		Long: `explain reads the Compose project as devd does and prints, for each path,
 every service rule whose folder contains it: whether a change is ignored and
-by which pattern, where the file goes in the container, and whether the
-service restarts. It needs no Docker engine.`,
+by which pattern, where the file goes in the container, which command runs
+after the sync, whether the image is rebuilt or the host build runs, and
+how the service restarts. It needs no Docker engine.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExplain(cmd.Context(), opts, args, stdout)
@@ -96,23 +98,51 @@ func printExplanations(w io.Writer, explanations []plan.Explanation, project *co
 		case t.BindMounted && t.Target != "":
 			fmt.Fprintf(w, "    bind-mounted at %s: the container sees it at once, nothing is copied\n", t.Target)
 		}
-		if t.Action.Builds() {
-			fmt.Fprintf(w, "    runs the host build, then copies its output into the container and restarts the service\n")
+		if t.InitialSync && e.ContainerPath != "" {
+			fmt.Fprintf(w, "    initial_sync: devd brings %s up to date with the host at start and when a container starts (as for every synced folder)\n", t.Target)
 		}
-		if t.Action.Restarts() {
-			fmt.Fprintf(w, "    restarts the service (%s)\n", restartModeOf(project, e.Service))
+		if t.Action.Rebuilds() {
+			fmt.Fprintf(w, "    builds the image with docker compose and recreates the service's containers\n")
+		}
+		if t.Exec != nil {
+			fmt.Fprintf(w, "    after the sync, runs %s in every container of the service\n", t.Exec.Summary())
+		}
+		if t.Action.Builds() {
+			fmt.Fprintf(w, "    %s\n", hostBuildOf(project, e.Service))
+		}
+		if t.Action.Restarts() || t.Action.Builds() {
+			fmt.Fprintf(w, "    %s\n", restartOf(project, e.Service))
 		}
 	}
 }
 
-func restartModeOf(project *compose.Project, service string) string {
+// hostBuildOf returns what a change does through the service's host build.
+func hostBuildOf(project *compose.Project, service string) string {
 	for _, s := range project.Services {
-		if s.Name == service && !s.RestartSet {
-			return "restart mode process under devd up, " + s.Restart.String() + " otherwise"
-		}
-		if s.Name == service {
-			return "restart mode " + s.Restart.String()
+		if s.Name == service && s.Build != nil {
+			return "runs the host build `" + up.CommandText(s.Build.Command) + "`, then copies its output to " + s.Build.Target + " in the container"
 		}
 	}
-	return "restart mode unknown"
+	return "runs the host build, then copies its output into the container"
+}
+
+// restartOf returns what a restart of the service does in its restart mode.
+func restartOf(project *compose.Project, service string) string {
+	for _, s := range project.Services {
+		if s.Name != service {
+			continue
+		}
+		mode := s.Restart
+		switch {
+		case !s.RestartSet:
+			return "restarts the service (restart mode process under devd up, " + mode.String() + " otherwise)"
+		case mode.Kind == compose.RestartSignal:
+			return "sends " + mode.Signal + " to the service's main process (restart mode " + mode.String() + ")"
+		case mode.Kind == compose.RestartNone:
+			return "does not restart the service (restart mode none)"
+		default:
+			return "restarts the service (restart mode " + mode.String() + ")"
+		}
+	}
+	return "restarts the service (restart mode unknown)"
 }
