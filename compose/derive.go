@@ -264,6 +264,7 @@ func (d *deriver) service(name string, sc types.ServiceConfig) (Service, []strin
 
 	for i := range svc.Triggers {
 		svc.Triggers[i].Ignore = append(svc.Triggers[i].Ignore, ext.ignore...)
+		svc.Triggers[i].XDevdIgnore = append([]string(nil), ext.ignore...)
 	}
 
 	svc.Watch = len(svc.Triggers) > 0 || len(svc.Debug) > 0

@@ -120,8 +120,12 @@ type Trigger struct {
 	// visible in the container through a bind mount, so files are never
 	// copied for this trigger.
 	BindMounted bool
-	// Ignore holds the trigger's own `ignore` patterns, relative to Path.
+	// Ignore holds the trigger's own `ignore` patterns, relative to Path,
+	// followed by those of `x-devd.ignore`.
 	Ignore []string
+	// XDevdIgnore contains the patterns of Ignore that come from
+	// `x-devd.ignore`, so that messages can name their source.
+	XDevdIgnore []string
 	// Include holds the trigger's `include` patterns, relative to Path. When
 	// non-empty, only matching paths count.
 	Include []string

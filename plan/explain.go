@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/devdtool/devd/compose"
 	"github.com/devdtool/devd/watch"
 )
 
@@ -84,8 +85,13 @@ func (r *Rule) ignoredBy(hostPath, buildContext string, dockerignore []string) s
 	}
 	if r.ignore.Matches(hostPath) {
 		p := lastMatching(r.Trigger.Path, r.ignoreList, hostPath)
-		if !contains(r.Trigger.Ignore, p) {
+		switch {
+		case contains(r.Trigger.XDevdIgnore, p):
+			return quote(p) + " (x-devd ignore)"
+		case !contains(r.Trigger.Ignore, p):
 			return quote(p) + " (.gitignore of " + r.Trigger.Path + ")"
+		case r.Trigger.Source == compose.SourceHostBuild:
+			return quote(p) + " (x-devd.build output)"
 		}
 		return quote(p) + " (" + string(r.Trigger.Source) + " ignore)"
 	}

@@ -270,7 +270,32 @@ func TestSkipWatch(t *testing.T) {
 }
 
 func TestExplain(t *testing.T) {
-	rules, err := Compile(testServices())
+	services := append(testServices(),
+		compose.Service{
+			Name:  "worker",
+			Watch: true,
+			Triggers: []compose.Trigger{{
+				Source:      compose.SourceBindMount,
+				Action:      compose.ActionRestart,
+				Path:        "/p/worker",
+				Target:      "/srv",
+				BindMounted: true,
+				Ignore:      []string{"*.log"},
+				XDevdIgnore: []string{"*.log"},
+			}},
+		},
+		compose.Service{
+			Name:  "billing",
+			Watch: true,
+			Triggers: []compose.Trigger{{
+				Source: compose.SourceHostBuild,
+				Action: compose.ActionHostBuild,
+				Path:   "/p/billing",
+				Ignore: []string{"bin/billing", "bin"},
+			}},
+		},
+	)
+	rules, err := Compile(services)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,6 +313,8 @@ func TestExplain(t *testing.T) {
 		{path: "/p/notification/a.js~", service: "notification", ignoredBy: "editor temporary file (always ignored)"},
 		{path: "/p/api/node_modules/x.js", service: "api", hidden: "/p/api/node_modules"},
 		{path: "/p/static/site.js", service: "static", ignoredBy: "not matched by include *.css"},
+		{path: "/p/worker/out.log", service: "worker", ignoredBy: `"*.log" (x-devd ignore)`},
+		{path: "/p/billing/bin/billing", service: "billing", ignoredBy: `"bin" (x-devd.build output)`},
 	}
 	for _, tc := range cases {
 		got := Explain(tc.path, rules)

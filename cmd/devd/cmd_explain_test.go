@@ -67,3 +67,22 @@ services:
 		t.Errorf("explain says that a service with restart mode none restarts:\n%s", out)
 	}
 }
+
+func TestExplainNamesXDevdIgnore(t *testing.T) {
+	dir := project(t, `name: explainxdevd
+services:
+  app:
+    image: scratch
+    volumes:
+      - ./app:/app
+    x-devd:
+      ignore: ["*.log"]
+`)
+	code, out := runDevd(t, dir, "explain", "app/out.log")
+	if code != exitOK {
+		t.Fatalf("exit code %d, want 0; output:\n%s", code, out)
+	}
+	if want := `ignored: "*.log" (x-devd ignore)`; !strings.Contains(out, want) {
+		t.Errorf("explain output does not contain %q:\n%s", want, out)
+	}
+}
