@@ -61,6 +61,10 @@ type Daemon struct {
 	project *compose.Project         // guarded by mu; the rules in force
 	sess    *session                 // guarded by mu; nil between sessions
 	states  map[string]*serviceState // guarded by mu; keyed by service name
+
+	// processWarned contains the services already warned that their process
+	// restarts fall back to container restarts; guarded by mu.
+	processWarned map[string]bool
 }
 
 // New returns a daemon for a loaded project. The project must already be
@@ -157,6 +161,22 @@ func (d *Daemon) state(service string) *serviceState {
 		d.states[service] = st
 	}
 	return st
+}
+
+// firstProcessWarning reports whether the service is still to be warned
+// that its process restarts fall back to container restarts, and marks it
+// warned, so that a reload does not repeat the warning.
+func (d *Daemon) firstProcessWarning(service string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.processWarned[service] {
+		return false
+	}
+	if d.processWarned == nil {
+		d.processWarned = make(map[string]bool)
+	}
+	d.processWarned[service] = true
+	return true
 }
 
 func logUnapplied(log hclog.Logger, pending []plan.Work) {

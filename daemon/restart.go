@@ -30,6 +30,17 @@ func supervised(c engine.Container) bool {
 	return c.Labels[supervisorLabel] == "1"
 }
 
+// anySupervised reports whether devd's supervisor runs in any of the
+// service's containers among containers, running or not.
+func anySupervised(service string, containers []engine.Container) bool {
+	for _, c := range containers {
+		if c.Service == service && supervised(c) {
+			return true
+		}
+	}
+	return false
+}
+
 // restartModeFor returns the restart mode in force for a container: the
 // configured one, or, when none is configured, a process restart where
 // devd's supervisor runs and a container restart elsewhere. A process

@@ -441,7 +441,8 @@ func (s *session) logWatching(ctx context.Context) {
 	listCtx, cancel := context.WithTimeout(ctx, restartModeTimeout)
 	list, err := s.eng.ProjectContainers(listCtx, s.project.Name)
 	cancel()
-	if err == nil {
+	listed := err == nil
+	if listed {
 		containers = list
 	} else {
 		s.log.Debug("listing containers to name the restart mode failed", "error", err)
@@ -456,6 +457,17 @@ func (s *session) logWatching(ctx context.Context) {
 			s.log.Warn(note, "service", svc.Name)
 		}
 		mode := restartModeOf(svc, containers)
+		if listed && svc.Restart.Kind == compose.RestartProcess && !anySupervised(svc.Name, containers) {
+			// A process restart needs the supervisor that devd up puts in
+			// the containers. Without it, restartModeFor falls back to a
+			// container restart.
+			mode = compose.RestartMode{Kind: compose.RestartContainer}
+			if s.d.firstProcessWarning(svc.Name) {
+				s.log.Warn("x-devd.restart is process, but no container of the service runs devd's supervisor: "+
+					"process restarts need devd up (and no x-devd.supervise: false); plain devd restarts the container instead",
+					"service", svc.Name)
+			}
+		}
 		for _, t := range svc.Triggers {
 			rel, err := filepath.Rel(s.project.WorkingDir, t.Path)
 			if err != nil {

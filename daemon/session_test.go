@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -135,6 +137,46 @@ func TestDescribeTrigger(t *testing.T) {
 	for _, tc := range cases {
 		if got := describeTrigger("web", tc.trigger, tc.svc, tc.mode); got != tc.want {
 			t.Errorf("%s: describeTrigger = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestProcessRestartWithoutSupervisorWarnsOnce(t *testing.T) {
+	dir := t.TempDir()
+	svc := compose.Service{
+		Name: "api", Watch: true, Restart: compose.RestartMode{Kind: compose.RestartProcess}, RestartSet: true,
+		Triggers: []compose.Trigger{{Source: compose.SourceBindMount, Action: compose.ActionRestart, Path: dir, Target: "/app", BindMounted: true}},
+	}
+	project := &compose.Project{Name: "proj", WorkingDir: filepath.Dir(dir), Services: []compose.Service{svc}}
+	const warning = "x-devd.restart is process, but no container of the service runs devd's supervisor"
+
+	cases := []struct {
+		name      string
+		container engine.Container
+		warnings  int
+		line      string
+	}{
+		{"plain container", engine.Container{ID: "c1", Service: "api", Running: true}, 1, "restart the container"},
+		{"no container", engine.Container{ID: "c2", Service: "other", Running: true}, 1, "restart the container"},
+		{"supervised container", engine.Container{ID: "c1", Service: "api", Running: true, Labels: map[string]string{supervisorLabel: "1"}}, 0, "restart the process"},
+	}
+	for _, tc := range cases {
+		var logs bytes.Buffer
+		eng := newFakeEngine(tc.container)
+		d := New(Config{Logger: hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Warn})}, project, eng)
+		sub := d.Events().Subscribe(10)
+		// A reload starts a new session, which must not warn again.
+		for range 2 {
+			s := &session{d: d, project: project, eng: eng, log: d.log}
+			s.logWatching(context.Background())
+		}
+		if got := strings.Count(logs.String(), warning); got != tc.warnings {
+			t.Errorf("%s: the warning came %d times, want %d; log:\n%s", tc.name, got, tc.warnings, logs.String())
+		}
+		e := <-sub.C()
+		sub.Close()
+		if !strings.Contains(e.Reason, tc.line) {
+			t.Errorf("%s: watching line %q does not say %q", tc.name, e.Reason, tc.line)
 		}
 	}
 }

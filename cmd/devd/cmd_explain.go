@@ -138,6 +138,8 @@ func restartOf(project *compose.Project, service string) string {
 			return "restarts the service (restart mode process under devd up, " + mode.String() + " otherwise)"
 		case mode.Kind == compose.RestartSignal:
 			return "sends " + mode.Signal + " to the service's main process (restart mode " + mode.String() + ")"
+		case mode.Kind == compose.RestartProcess:
+			return "restarts the service's process under devd up (restart mode process); plain devd restarts the container instead"
 		case mode.Kind == compose.RestartNone:
 			return "does not restart the service (restart mode none)"
 		default:

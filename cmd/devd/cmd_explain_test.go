@@ -30,6 +30,12 @@ services:
       - ./quiet:/quiet
     x-devd:
       restart: none
+  proc:
+    image: scratch
+    volumes:
+      - ./proc:/srv/proc
+    x-devd:
+      restart: process
   hup:
     image: scratch
     volumes:
@@ -37,7 +43,7 @@ services:
     x-devd:
       restart: signal:SIGHUP
 `)
-	for _, name := range []string{"app/src/a.js", "app/package.json", "quiet/a.js", "hup/a.js"} {
+	for _, name := range []string{"app/src/a.js", "app/package.json", "quiet/a.js", "proc/a.js", "hup/a.js"} {
 		path := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -47,7 +53,7 @@ services:
 		}
 	}
 
-	code, out := runDevd(t, dir, "explain", "app/package.json", "app/src/a.js", "quiet/a.js", "hup/a.js")
+	code, out := runDevd(t, dir, "explain", "app/package.json", "app/src/a.js", "quiet/a.js", "proc/a.js", "hup/a.js")
 	if code != exitOK {
 		t.Fatalf("exit code %d, want 0; output:\n%s", code, out)
 	}
@@ -58,6 +64,7 @@ services:
 		"after the sync, runs `npm run build` as node in /srv in every container of the service",
 		"does not restart the service (restart mode none)",
 		"sends SIGHUP to the service's main process (restart mode signal:SIGHUP)",
+		"restarts the service's process under devd up (restart mode process); plain devd restarts the container instead",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("explain output does not contain %q:\n%s", want, out)
