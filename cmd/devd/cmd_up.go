@@ -73,10 +73,13 @@ stack with docker compose and run plain devd, which restarts containers.`,
 }
 
 func runUp(ctx context.Context, opts *rootOptions, f upFlags, services []string, stderr io.Writer) (err error) {
-	log, err := newLogger(opts.logLevel, opts.logJSON, stderr)
+	// As under plain devd, the log adds only warnings and errors unless a
+	// level is set, and the steps are shown in plain words.
+	log, err := newLogger(opts.effectiveLogLevel(), opts.logJSON, stderr)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
+	say := plainSteps(opts.logJSON, stderr)
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -136,15 +139,16 @@ func runUp(ctx context.Context, opts *rootOptions, f upFlags, services []string,
 	if !f.noBuild {
 		// An image may copy what a host build writes, so those builds come
 		// first.
-		if err := hostBuilds(ctx, log, project, opts.logJSON, stderr); err != nil {
+		if err := hostBuilds(ctx, log, say, project, opts.logJSON, stderr); err != nil {
 			return &exitError{code: exitFailure, err: err}
 		}
 		log.Info("building images", "project", project.Name)
+		say("devd", "building images")
 		if err := up.Build(ctx, run); err != nil {
 			return &exitError{code: exitFailure, err: err}
 		}
 	}
-	override, err := writeOverride(ctx, log, eng, info, project, model, run)
+	override, err := writeOverride(ctx, log, say, eng, info, project, model, run)
 	if err != nil {
 		return err
 	}
@@ -155,6 +159,7 @@ func runUp(ctx context.Context, opts *rootOptions, f upFlags, services []string,
 			// A second interrupt now ends devd the default way.
 			stop()
 			log.Info("stopping the stack", "project", project.Name)
+			say("devd", "stopping the stack")
 			downCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), downTimeout)
 			defer cancel()
 			if downErr := up.Down(downCtx, run); downErr != nil {
@@ -163,6 +168,7 @@ func runUp(ctx context.Context, opts *rootOptions, f upFlags, services []string,
 		}()
 	}
 	log.Info("starting the stack", "project", project.Name)
+	say("devd", "starting the stack")
 	if err := up.Up(ctx, run); err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
@@ -217,8 +223,8 @@ func pruneSockets(ctx context.Context, log hclog.Logger, eng *engine.Client, pro
 // writeOverride inspects the supervised services' images (pulling the ones
 // the engine lacks), finds the supervisor binary and the control folders,
 // and writes the override file. It returns the file's path.
-func writeOverride(ctx context.Context, log hclog.Logger, eng *engine.Client, info engine.Info, project *compose.Project, model *types.Project, opts up.UpOptions) (string, error) {
-	images, err := imageConfigs(ctx, log, eng, project, model, opts)
+func writeOverride(ctx context.Context, log hclog.Logger, say stepFunc, eng *engine.Client, info engine.Info, project *compose.Project, model *types.Project, opts up.UpOptions) (string, error) {
+	images, err := imageConfigs(ctx, log, say, eng, project, model, opts)
 	if err != nil {
 		return "", err
 	}
@@ -264,13 +270,14 @@ func writeOverride(ctx context.Context, log hclog.Logger, eng *engine.Client, in
 		return "", &exitError{code: exitFailure, err: err}
 	}
 	log.Info("compose override written; .devd/ is git-ignored", "path", path, "service_count", len(wraps))
+	say("devd", "wrote the Compose override "+path+" (.devd/ is git-ignored)")
 	return path, nil
 }
 
 // imageConfigs inspects the image of each supervised service whose command
 // depends on it. Images the engine lacks are pulled once, unless the
 // service builds its image: then the build is missing.
-func imageConfigs(ctx context.Context, log hclog.Logger, eng *engine.Client, project *compose.Project, model *types.Project, opts up.UpOptions) (map[string]engine.ImageConfig, error) {
+func imageConfigs(ctx context.Context, log hclog.Logger, say stepFunc, eng *engine.Client, project *compose.Project, model *types.Project, opts up.UpOptions) (map[string]engine.ImageConfig, error) {
 	images := map[string]engine.ImageConfig{}
 	var missing []string
 	inspect := func(name string) error {
@@ -303,6 +310,7 @@ func imageConfigs(ctx context.Context, log hclog.Logger, eng *engine.Client, pro
 
 	sort.Strings(missing)
 	log.Info("pulling images", "services", strings.Join(missing, ","))
+	say("devd", "pulling the images of "+strings.Join(missing, ", "))
 	if err := up.Pull(ctx, opts, missing); err != nil {
 		return nil, &exitError{code: exitFailure, err: err}
 	}
@@ -318,7 +326,7 @@ func imageConfigs(ctx context.Context, log hclog.Logger, eng *engine.Client, pro
 // in service-name order, with the command's output shown as Compose's is.
 // It runs every build even when one fails, so that all the errors are
 // shown at once, and stops when ctx ends.
-func hostBuilds(ctx context.Context, log hclog.Logger, project *compose.Project, jsonFormat bool, stderr io.Writer) error {
+func hostBuilds(ctx context.Context, log hclog.Logger, say stepFunc, project *compose.Project, jsonFormat bool, stderr io.Writer) error {
 	services := slices.Clone(project.Services)
 	sort.Slice(services, func(i, j int) bool { return services[i].Name < services[j].Name })
 
@@ -332,6 +340,7 @@ func hostBuilds(ctx context.Context, log hclog.Logger, project *compose.Project,
 		}
 		slog := log.With("service", svc.Name)
 		slog.Info("building on the host", "command", up.CommandText(svc.Build.Command), "dir", svc.Build.Dir)
+		say(svc.Name, "building on the host: "+up.CommandText(svc.Build.Command))
 		start := time.Now()
 		stdout, errOut := stderr, stderr
 		if jsonFormat {
@@ -344,12 +353,30 @@ func hostBuilds(ctx context.Context, log hclog.Logger, project *compose.Project,
 			errs = append(errs, err)
 			continue
 		}
-		slog.Info("built on the host", "duration", time.Since(start).Round(time.Millisecond), "output", svc.Build.Output)
+		elapsed := time.Since(start).Round(time.Millisecond)
+		slog.Info("built on the host", "duration", elapsed, "output", svc.Build.Output)
+		say(svc.Name, "built on the host in "+elapsed.String())
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
 	return ctx.Err()
+}
+
+// stepFunc is a function that shows a step of devd up in plain words under
+// a source: a service name or "devd".
+type stepFunc func(source, text string)
+
+// plainSteps returns a stepFunc that writes "source: text" lines to w, as
+// a running devd shows its events. With JSON logs it writes nothing,
+// because the log entries carry the steps.
+func plainSteps(jsonFormat bool, w io.Writer) stepFunc {
+	if jsonFormat {
+		return func(string, string) {}
+	}
+	return func(source, text string) {
+		fmt.Fprintf(w, "%s: %s\n", source, text)
+	}
 }
 
 // checkLocalEngine refuses engines reached over the network: devd up

@@ -166,6 +166,8 @@ folder. With SERVICE names, devd supervises only those services.`,
 	flags.StringArrayVar(&opts.profiles, "profile", nil, "Compose profile to enable (repeatable)")
 	flags.StringArrayVar(&opts.envFiles, "env-file", nil, "environment file to read instead of .env (repeatable)")
 	flags.StringVar(&opts.logLevel, "log-level", envOr("DEVD_LOG_LEVEL", "info"), "log level: trace, debug, info, warn or error (also DEVD_LOG_LEVEL); when unset, devd shows its events in plain words and only warnings and errors from the log, or everything from info up with --log-json")
+	// Unset is not info (see effectiveLogLevel), so help shows no default.
+	flags.Lookup("log-level").DefValue = ""
 	flags.BoolVar(&opts.logJSON, "log-json", false, "write logs as JSON lines")
 	flags.BoolVar(&opts.noOutput, "no-output", false, "show only devd's own messages, not the services' output")
 	flags.StringVar(&opts.dashboard, "dashboard", os.Getenv("DEVD_DASHBOARD"), "serve the web dashboard on this loopback address, for example 127.0.0.1:7979 (also DEVD_DASHBOARD)")
