@@ -244,7 +244,8 @@ type Service struct {
 	// when Docker already publishes a debug port.
 	Ports []PublishedPort
 	// Unsupported lists human-readable notes about triggers that were
-	// skipped (for example a `rebuild` trigger), reported once at start.
+	// skipped (a develop.watch action that devd does not know), reported at
+	// start.
 	Unsupported []string
 	// Ready is `x-devd.ready`, how to tell that the service is up after a
 	// start: "tcp:PORT", an "http://HOST:PORT/PATH" URL, or "log:REGEXP".
