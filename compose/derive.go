@@ -12,6 +12,8 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/moby/patternmatcher/ignorefile"
+
+	"github.com/devdtool/devd/watch"
 )
 
 // Defaults Compose and Docker apply when a service does not set them.
@@ -271,7 +273,36 @@ func (d *deriver) service(name string, sc types.ServiceConfig) (Service, []strin
 	if ext.watch != nil && *ext.watch && len(svc.Triggers) == 0 {
 		warnings = append(warnings, fmt.Sprintf("service %q: x-devd.watch is true but there is nothing to watch: bind-mount a folder of the project or add develop.watch", sc.Name))
 	}
+	if err := d.checkDockerignore(svc); err != nil {
+		return Service{}, nil, err
+	}
 	return svc, warnings, nil
+}
+
+// checkDockerignore reports a pattern of the service's .dockerignore that
+// does not parse, when a trigger of the service would apply the file. The
+// file is named, since the fault is in it rather than in a Compose file.
+func (d *deriver) checkDockerignore(svc Service) error {
+	used := false
+	for _, t := range svc.Triggers {
+		if within(svc.BuildContext, t.Path) && !t.Action.Builds() {
+			used = true
+		}
+	}
+	if !used {
+		return nil
+	}
+	for _, p := range svc.DockerignorePatterns {
+		if err := watch.CheckPattern(p); err != nil {
+			return &ConfigError{
+				File:    displayPath(d.projectDir, svc.DockerignoreFile),
+				Service: svc.Name,
+				Message: fmt.Sprintf("pattern %q does not parse (%v): correct or remove it; devd reads this file as docker build does", p, err),
+				Err:     err,
+			}
+		}
+	}
+	return nil
 }
 
 // build fills the service's build context and .dockerignore patterns.
@@ -302,6 +333,7 @@ func (d *deriver) build(sc types.ServiceConfig, svc *Service) error {
 		}
 		if patterns != nil {
 			svc.DockerignorePatterns = patterns
+			svc.DockerignoreFile = c
 			return nil
 		}
 	}

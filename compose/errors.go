@@ -17,8 +17,9 @@ var ErrNoComposeFile = errors.New("no Compose file found")
 // service. devd cannot run with it and reports it before touching any
 // container.
 type ConfigError struct {
-	// File is the Compose file at fault, relative to the project directory
-	// when it lies inside it. It is empty when no single file is at fault.
+	// File is the file at fault, a Compose file or a .dockerignore,
+	// relative to the project directory when it lies inside it. It is empty
+	// when no single file is at fault.
 	File string
 	// Service is the service at fault, empty for project-wide errors.
 	Service string

@@ -478,6 +478,54 @@ services:
 `},
 			want: ConfigError{File: "compose.yaml", Service: "api", Key: "develop.watch[0].path", Message: "/src does not exist"},
 		},
+		{
+			name: "x-devd.ignore pattern that does not parse",
+			files: map[string]string{
+				"app/":         "",
+				"compose.yaml": "services:\n  api:\n    image: node\n    volumes: [./app:/app]\n    x-devd:\n      ignore: [tmp/, \"[\"]\n",
+			},
+			want: ConfigError{File: "compose.yaml", Service: "api", Key: "x-devd.ignore[1]", Message: `pattern "[" does not parse (syntax error in pattern): correct or remove it`},
+		},
+		{
+			name: "develop.watch ignore pattern that does not parse",
+			files: map[string]string{"src/": "", "compose.yaml": `
+services:
+  api:
+    image: node
+    develop:
+      watch:
+        - path: ./src
+          action: sync
+          target: /app/src
+          ignore: ["*.log", "!"]
+`},
+			want: ConfigError{File: "compose.yaml", Service: "api", Key: "develop.watch[0].ignore[1]", Message: `pattern "!" does not parse`},
+		},
+		{
+			name: "develop.watch include pattern that does not parse",
+			files: map[string]string{"src/": "", "compose.yaml": `
+services:
+  api:
+    image: node
+    develop:
+      watch:
+        - path: ./src
+          action: sync
+          target: /app/src
+        - path: ./src
+          action: restart
+          include: ["src/[a-"]
+`},
+			want: ConfigError{File: "compose.yaml", Service: "api", Key: "develop.watch[1].include[0]", Message: `pattern "src/[a-" does not parse`},
+		},
+		{
+			name: ".dockerignore pattern that does not parse",
+			files: map[string]string{
+				"app/.dockerignore": "node_modules\n[\n",
+				"compose.yaml":      "services:\n  api:\n    build: ./app\n    volumes: [./app:/app]\n",
+			},
+			want: ConfigError{File: "app/.dockerignore", Service: "api", Message: `pattern "[" does not parse`},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -502,6 +550,29 @@ services:
 				}
 			}
 		})
+	}
+}
+
+// A .dockerignore that no trigger applies does not stop devd: the service
+// is not watched, or watches only folders outside its build context.
+func TestLoadUnusedBadDockerignore(t *testing.T) {
+	dir := tempProject(t, map[string]string{
+		"app/.dockerignore": "[\n",
+		"src/":              "",
+		"compose.yaml": `
+services:
+  off:
+    build: ./app
+    volumes: [./app:/app]
+    x-devd: {watch: false}
+  outside:
+    build: ./app
+    volumes: [./src:/src]
+`,
+	})
+	p := mustLoad(t, Options{WorkingDir: dir})
+	if got := serviceNames(p); !reflect.DeepEqual(got, []string{"off", "outside"}) {
+		t.Errorf("services = %q", got)
 	}
 }
 

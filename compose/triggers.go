@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/devdtool/devd/watch"
 )
 
 // bindTriggers derives the zero-configuration triggers of a service: one
@@ -80,6 +82,17 @@ func (d *deriver) developTriggers(sc types.ServiceConfig) ([]Trigger, []string, 
 				msg = fmt.Sprintf("%s does not exist: create it or correct the path", hostPath)
 			}
 			return nil, nil, &ConfigError{Service: sc.Name, Key: key + ".path", Message: msg, Err: err}
+		}
+
+		for _, list := range []struct {
+			field    string
+			patterns []string
+		}{{"ignore", w.Ignore}, {"include", w.Include}} {
+			for m, pattern := range list.patterns {
+				if err := watch.CheckPattern(pattern); err != nil {
+					return nil, nil, &ConfigError{Service: sc.Name, Key: fmt.Sprintf("%s.%s[%d]", key, list.field, m), Message: badPattern(pattern, err), Err: err}
+				}
+			}
 		}
 
 		var target string

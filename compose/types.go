@@ -238,6 +238,9 @@ type Service struct {
 	// `.dockerignore` (or of `<Dockerfile>.dockerignore` when present), in
 	// file order, applied to triggers whose Path lies in the build context.
 	DockerignorePatterns []string
+	// DockerignoreFile is the absolute path of the file that
+	// DockerignorePatterns come from, empty when there is none.
+	DockerignoreFile string
 	// User is the `user` the service runs as, empty for the image default.
 	User string
 	// Ports lists the service's published ports, used to tell the user

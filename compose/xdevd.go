@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/devdtool/devd/watch"
 )
 
 // extensionKey is the service-level Compose extension devd reads.
@@ -408,7 +410,17 @@ func parseIgnoreList(key string, v any) ([]string, error) {
 		if !ok || strings.TrimSpace(p) == "" {
 			return nil, &fieldError{fmt.Sprintf("%s[%d]", key, i), "must be a non-empty pattern string, got " + describe(e)}
 		}
+		if err := watch.CheckPattern(p); err != nil {
+			return nil, &fieldError{fmt.Sprintf("%s[%d]", key, i), badPattern(p, err)}
+		}
 		patterns = append(patterns, p)
 	}
 	return patterns, nil
+}
+
+// badPattern is the message for an ignore or include pattern that does not
+// parse, with what to do about it.
+func badPattern(p string, err error) string {
+	return fmt.Sprintf("pattern %q does not parse (%v): correct or remove it; patterns follow .dockerignore syntax, "+
+		"where *, ?, [ ] and \\ are special and \\[ stands for a literal [", p, err)
 }

@@ -180,3 +180,52 @@ func TestProcessRestartWithoutSupervisorWarnsOnce(t *testing.T) {
 		}
 	}
 }
+
+// A .dockerignore edited into a pattern that does not parse is reported,
+// naming the file, and the rules in force stay. Fixing it reloads them.
+func TestSessionKeepsRulesOnBrokenDockerignore(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ignore := filepath.Join(dir, "app", ".dockerignore")
+	for path, content := range map[string]string{
+		filepath.Join(dir, "compose.yaml"): "name: proj\nservices:\n  web:\n    build: ./app\n    volumes: [./app:/app]\n",
+		ignore:                             "*.log\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := &Daemon{bus: event.NewBus(10)}
+	s := &session{d: d, cfg: &Config{Compose: compose.Options{WorkingDir: dir, Environ: []string{}}},
+		project: &compose.Project{WorkingDir: dir}, log: hclog.NewNullLogger(), workers: map[string]*worker{}}
+	ctx := context.Background()
+	batch := watch.Batch{Paths: []string{ignore}, Settled: true, First: time.Now()}
+
+	if err := os.WriteFile(ignore, []byte("*.log\n[\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.handle(ctx, batch, []string{ignore}); p != nil {
+		t.Fatal("a broken .dockerignore replaced the rules in force")
+	}
+	var invalid []string
+	for _, e := range d.bus.History() {
+		if e.Type == event.ConfigInvalid {
+			invalid = append(invalid, e.Error)
+		}
+	}
+	if len(invalid) != 1 || !strings.Contains(invalid[0], `app/.dockerignore: service "web": pattern "["`) {
+		t.Errorf("config_invalid events %q, want one naming app/.dockerignore and the pattern", invalid)
+	}
+
+	if err := os.WriteFile(ignore, []byte("*.log\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.handle(ctx, batch, []string{ignore}); p == nil || len(p.Services) != 1 || !p.Services[0].Watch {
+		t.Errorf("the fixed .dockerignore did not reload the rules: %+v", p)
+	}
+}

@@ -210,6 +210,17 @@ func normalizePattern(p string) string {
 	return p
 }
 
+// CheckPattern reports whether NewMatcher accepts the pattern p, normalized
+// as NewMatcher normalizes it, so that configuration can be checked before
+// anything is watched. An empty pattern is accepted: NewMatcher skips it.
+func CheckPattern(p string) error {
+	n := normalizePattern(p)
+	if n == "" {
+		return nil
+	}
+	return checkPattern(n)
+}
+
 // checkPattern compiles one pattern and matches it once, because
 // patternmatcher.New checks only part of the syntax and compiles the rest on
 // first use.

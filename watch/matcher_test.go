@@ -162,6 +162,18 @@ func TestNewMatcherInvalidPattern(t *testing.T) {
 	}
 }
 
+// CheckPattern must accept exactly the patterns NewMatcher accepts, because
+// the configuration check relies on it.
+func TestCheckPatternAgreesWithNewMatcher(t *testing.T) {
+	for _, pattern := range []string{"[", "src/[a-", "!", "! ", "tmp/", "*.log", "!README.md", "", "  ", "/dist", "a\\[b"} {
+		_, matcherErr := watch.NewMatcher(base, []string{pattern})
+		checkErr := watch.CheckPattern(pattern)
+		if (matcherErr == nil) != (checkErr == nil) {
+			t.Errorf("pattern %q: CheckPattern gives %v, NewMatcher %v", pattern, checkErr, matcherErr)
+		}
+	}
+}
+
 func TestNewMatcherRelativeBase(t *testing.T) {
 	if _, err := watch.NewMatcher("project", nil); err == nil {
 		t.Error("NewMatcher accepted a relative base folder")

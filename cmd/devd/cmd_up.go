@@ -22,6 +22,7 @@ import (
 	"github.com/devdtool/devd/compose"
 	"github.com/devdtool/devd/daemon"
 	"github.com/devdtool/devd/engine"
+	"github.com/devdtool/devd/plan"
 	"github.com/devdtool/devd/up"
 )
 
@@ -96,6 +97,9 @@ func runUp(ctx context.Context, opts *rootOptions, f upFlags, services []string,
 	if !anyWatched(project) {
 		return &exitError{code: exitUsage, err: fmt.Errorf("no service of project %q has anything for devd to do: "+
 			"give a service a build: section, a bind mount of a project folder with a debug port, develop.watch or an x-devd section", project.Name)}
+	}
+	if _, err := plan.Compile(project.Services); err != nil {
+		return &exitError{code: exitUsage, err: err}
 	}
 	if err := daemon.CheckDebugPorts(project.Services); err != nil {
 		return &exitError{code: exitUsage, err: err}

@@ -22,6 +22,7 @@ import (
 	"github.com/devdtool/devd/control"
 	"github.com/devdtool/devd/daemon"
 	"github.com/devdtool/devd/engine"
+	"github.com/devdtool/devd/plan"
 	"github.com/devdtool/devd/watch"
 	"github.com/spf13/cobra"
 )
@@ -233,6 +234,12 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 		}
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s has anything for devd to do: "+
 			"give a service a build: section, a bind mount of a project folder, a debug port, develop.watch or an x-devd section", which)}
+	}
+	// Derive has checked every pattern of the Compose files. Compiling the
+	// rules also checks what only they read, such as .gitignore lines,
+	// before devd reaches the engine.
+	if _, err := plan.Compile(project.Services); err != nil {
+		return &exitError{code: exitUsage, err: err}
 	}
 	if err := daemon.CheckDebugPorts(project.Services); err != nil {
 		return &exitError{code: exitUsage, err: err}

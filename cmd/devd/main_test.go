@@ -102,6 +102,14 @@ func TestBadInputExitsWithMessage(t *testing.T) {
 			want:    []string{`"app"`, "x-devd.restrat"},
 		},
 		{
+			// Found before devd reaches the engine, which is unreachable
+			// here.
+			name:    "x-devd ignore pattern that does not parse",
+			compose: validCompose + "    x-devd:\n      ignore: [\"[\"]\n",
+			code:    exitUsage,
+			want:    []string{"compose.yaml", `"app"`, "x-devd.ignore[0]", `pattern "["`},
+		},
+		{
 			name:    "invalid x-devd restart value",
 			compose: validCompose + "    x-devd:\n      restart: sometimes\n",
 			code:    exitUsage,
@@ -178,6 +186,26 @@ func TestBadInputExitsWithMessage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The rules are compiled before devd reaches the engine, so what only they
+// read, such as a .gitignore, is a configuration error too.
+func TestRulesAreCheckedBeforeTheEngine(t *testing.T) {
+	unreachableEngine(t)
+	dir := project(t, validCompose+"    x-devd:\n      gitignore: true\n")
+	// A folder where the .gitignore should be cannot be read.
+	if err := os.Mkdir(filepath.Join(dir, "app", ".gitignore"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{nil, {"up"}} {
+		code, out := runDevd(t, dir, args...)
+		if code != exitUsage {
+			t.Errorf("devd %q: exit code %d, want %d; output:\n%s", args, code, exitUsage, out)
+		}
+		if !strings.Contains(out, ".gitignore") {
+			t.Errorf("devd %q: output does not name the .gitignore:\n%s", args, out)
+		}
 	}
 }
 
