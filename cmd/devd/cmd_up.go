@@ -101,6 +101,14 @@ func runUp(ctx context.Context, opts *rootOptions, f upFlags, services []string,
 	if _, err := plan.Compile(project.Services); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
+	// Another devd for the project holds its debug ports, and building
+	// and starting the stack under it would disturb it: the lock comes
+	// first.
+	lock, err := lockProject(project.Name)
+	if err != nil {
+		return err
+	}
+	defer lock.close()
 	if err := daemon.CheckDebugPorts(project.Services); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -194,7 +202,7 @@ func runUp(ctx context.Context, opts *rootOptions, f upFlags, services []string,
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	return runDaemonWithProject(ctx, opts, project, stderr)
+	return runDaemonWithProject(ctx, opts, project, lock, stderr)
 }
 
 // pruneSockets removes the control sockets that removed containers left in

@@ -201,7 +201,27 @@ func runDaemon(ctx context.Context, opts *rootOptions, services []string, stderr
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	return runDaemonWithProject(ctx, opts, project, stderr)
+	return runDaemonWithProject(ctx, opts, project, nil, stderr)
+}
+
+// controlLock is a project's control socket, which is also the lock that
+// makes a devd the project's only one.
+type controlLock struct {
+	ln    net.Listener
+	close func()
+}
+
+// lockProject opens the project's control socket. Another devd for the
+// project is a usage error that names its process ID.
+func lockProject(project string) (*controlLock, error) {
+	ln, closeControl, err := control.Listen(project)
+	if errors.Is(err, control.ErrAlreadyRunning) {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	if err != nil {
+		return nil, &exitError{code: exitFailure, err: fmt.Errorf("opening the control socket: %w", err)}
+	}
+	return &controlLock{ln: ln, close: closeControl}, nil
 }
 
 // composeOptions returns the Compose options that the flags select.
@@ -218,8 +238,10 @@ func (o *rootOptions) composeOptions(services []string) compose.Options {
 
 // runDaemonWithProject supervises a loaded project until ctx ends. The
 // project is reloaded with the same options when its files change, so
-// opts.files must name every file the project was loaded from.
-func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compose.Project, stderr io.Writer) error {
+// opts.files must name every file the project was loaded from. lock is the
+// project's control socket when the caller opened it already, or nil. The
+// caller closes a lock it passes.
+func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compose.Project, lock *controlLock, stderr io.Writer) error {
 	// Log lines go through the console, which keeps its progress line below
 	// them.
 	console, logOut := newTerminal(stderr, opts)
@@ -241,9 +263,6 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 	if _, err := plan.Compile(project.Services); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	if err := daemon.CheckDebugPorts(project.Services); err != nil {
-		return &exitError{code: exitUsage, err: err}
-	}
 	if opts.poll != 0 && opts.poll < minPoll {
 		return &exitError{code: exitUsage, err: fmt.Errorf("invalid --poll %s: use 0 for file system events or at least %s", opts.poll, minPoll)}
 	}
@@ -252,15 +271,17 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 		return &exitError{code: exitUsage, err: err}
 	}
 
-	// One devd per project: the control socket is also the lock.
-	controlLn, closeControl, err := control.Listen(project.Name)
-	if errors.Is(err, control.ErrAlreadyRunning) {
+	// One devd per project: the control socket is also the lock. It comes
+	// before the debug ports, which a devd already running holds.
+	if lock == nil {
+		if lock, err = lockProject(project.Name); err != nil {
+			return err
+		}
+		defer lock.close()
+	}
+	if err := daemon.CheckDebugPorts(project.Services); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	if err != nil {
-		return &exitError{code: exitFailure, err: fmt.Errorf("opening the control socket: %w", err)}
-	}
-	defer closeControl()
 
 	var dashboardLn net.Listener
 	dashboardURL := ""
@@ -303,7 +324,7 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := control.NewServer(d, log.Named("control")).Serve(serveCtx, controlLn); err != nil {
+		if err := control.NewServer(d, log.Named("control")).Serve(serveCtx, lock.ln); err != nil {
 			log.Error("control API stopped", "error", err)
 		}
 	}()

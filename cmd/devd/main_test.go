@@ -241,6 +241,7 @@ func TestUnknownContextIsReported(t *testing.T) {
 
 func TestTakenDebugListenIsReported(t *testing.T) {
 	unreachableEngine(t)
+	runtimeDirForTest(t) // devd opens its control socket before it checks the ports
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -255,6 +256,36 @@ func TestTakenDebugListenIsReported(t *testing.T) {
 	}
 	if !strings.Contains(out, addr) {
 		t.Errorf("output does not name the taken address %s:\n%s", addr, out)
+	}
+}
+
+// A second devd for a project finds the first one's debug listen address
+// taken. Its error must name the running devd, not the address.
+func TestSecondDevdNamesTheFirst(t *testing.T) {
+	unreachableEngine(t)
+	t.Setenv("COMPOSE_FILE", "")
+	t.Setenv("COMPOSE_PROJECT_NAME", "")
+	fakeDevd(t) // project ctltest, pid 4242
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+
+	dir := project(t, "name: ctltest\nservices:\n  app:\n    image: scratch\n    volumes: [./app:/app]\n"+
+		"    x-devd:\n      debug:\n        - port: 9229\n          listen: "+addr+"\n")
+	for _, args := range [][]string{nil, {"up"}} {
+		code, out := runDevd(t, dir, args...)
+		if code != exitUsage {
+			t.Errorf("devd %q: exit code %d, want %d; output:\n%s", args, code, exitUsage, out)
+		}
+		if !strings.Contains(out, "already running") || !strings.Contains(out, "pid 4242") {
+			t.Errorf("devd %q: output does not name the running devd:\n%s", args, out)
+		}
+		if strings.Contains(out, addr) {
+			t.Errorf("devd %q: output blames the listen address:\n%s", args, out)
+		}
 	}
 }
 
