@@ -246,6 +246,7 @@ func (d *deriver) service(name string, sc types.ServiceConfig) (Service, []strin
 	case ext.watch != nil && !*ext.watch:
 		// The user turned watching off. Debug stays listed for callers that
 		// proxy debug ports of services they do not watch.
+		svc.WatchOff = true
 		return svc, warnings, nil
 	case sc.Develop != nil && len(sc.Develop.Watch) > 0:
 		svc.Triggers, svc.Unsupported, err = d.developTriggers(sc)

@@ -199,6 +199,7 @@ func TestDerive(t *testing.T) {
 			want: func(f fixture) []Service {
 				s := defaults("api")
 				s.BuildContext = f.path("apiapp")
+				s.WatchOff = true
 				return []Service{s}
 			},
 		},

@@ -213,6 +213,8 @@ type Service struct {
 	// false`, or nothing to watch and no debug port). With `x-devd.watch:
 	// false`, Triggers is empty but Debug still lists the service's ports.
 	Watch bool
+	// WatchOff is true when `x-devd.watch: false` turned watching off.
+	WatchOff bool
 	// Restart is the service's restart mode: `x-devd.restart`, or
 	// RestartContainer when it is not set.
 	Restart RestartMode

@@ -94,9 +94,8 @@ func runUp(ctx context.Context, opts *rootOptions, f upFlags, services []string,
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	if !anyWatched(project) {
-		return &exitError{code: exitUsage, err: fmt.Errorf("no service of project %q has anything for devd to do: "+
-			"give a service a build: section, a bind mount of a project folder with a debug port, develop.watch or an x-devd section", project.Name)}
+	if err := nothingToDo(project, services); err != nil {
+		return err
 	}
 	if _, err := plan.Compile(project.Services); err != nil {
 		return &exitError{code: exitUsage, err: err}

@@ -249,13 +249,8 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	if !anyWatched(project) {
-		which := fmt.Sprintf("no service of project %q", project.Name)
-		if len(opts.selected) > 0 {
-			which = fmt.Sprintf("none of the services %s", strings.Join(opts.selected, ", "))
-		}
-		return &exitError{code: exitUsage, err: fmt.Errorf("%s has anything for devd to do: "+
-			"give a service a build: section, a bind mount of a project folder, a debug port, develop.watch or an x-devd section", which)}
+	if err := nothingToDo(project, opts.selected); err != nil {
+		return err
 	}
 	// Derive has checked every pattern of the Compose files. Compiling the
 	// rules also checks what only they read, such as .gitignore lines,
@@ -364,13 +359,49 @@ func (o *rootOptions) effectiveLogLevel() string {
 	return "warn"
 }
 
-func anyWatched(p *compose.Project) bool {
+// nothingToDo returns a usage error when no selected service is watched,
+// saying for each service what it lacks; nil otherwise.
+func nothingToDo(p *compose.Project, selected []string) error {
+	var buildOnly, off, others []string
 	for _, s := range p.Services {
-		if s.Watch {
-			return true
+		switch {
+		case s.Watch:
+			return nil
+		case s.WatchOff:
+			off = append(off, s.Name)
+		case s.BuildContext != "":
+			buildOnly = append(buildOnly, s.Name)
+		default:
+			others = append(others, s.Name)
 		}
 	}
-	return false
+
+	subject := fmt.Sprintf("no service of project %q", p.Name)
+	if len(selected) > 0 {
+		subject = fmt.Sprintf("none of the services %s", strings.Join(selected, ", "))
+	}
+	var reasons []string
+	if len(buildOnly) > 0 {
+		reasons = append(reasons, fmt.Sprintf("%s a build: section but no bind mount of a project folder and no develop.watch, "+
+			"and a build: section alone gives devd nothing to watch: bind-mount the source folder (volumes: [./src:/app/src]) or add develop.watch",
+			namesHave(buildOnly)))
+	}
+	if len(others) > 0 {
+		reasons = append(reasons, fmt.Sprintf("%s nothing to watch and no debug port: add develop.watch triggers, "+
+			"or bind-mount a project folder and add a build: or x-devd section", namesHave(others)))
+	}
+	if len(off) > 0 {
+		reasons = append(reasons, fmt.Sprintf("%s x-devd.watch: false", namesHave(off)))
+	}
+	return &exitError{code: exitUsage, err: fmt.Errorf("%s has anything for devd to do: %s", subject, strings.Join(reasons, "; "))}
+}
+
+// namesHave returns "a has" or "a, b and c have".
+func namesHave(names []string) string {
+	if len(names) == 1 {
+		return names[0] + " has"
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " have"
 }
 
 func envOr(name, fallback string) string {

@@ -209,6 +209,64 @@ func TestRulesAreCheckedBeforeTheEngine(t *testing.T) {
 	}
 }
 
+// When nothing is watched, the error names what each service lacks. It
+// does not ask for a build: section that a service has.
+func TestNothingToDoNamesWhatIsMissing(t *testing.T) {
+	unreachableEngine(t)
+	t.Setenv("COMPOSE_FILE", "")
+	t.Setenv("COMPOSE_PROJECT_NAME", "")
+	cases := []struct {
+		name    string
+		compose string
+		args    []string
+		want    []string
+		notWant []string
+	}{
+		{
+			name:    "build sections only",
+			compose: "name: clitest\nservices:\n  api:\n    build: ./app\n  web:\n    build: ./app\n",
+			want:    []string{`no service of project "clitest"`, "api and web have a build: section but no bind mount of a project folder and no develop.watch"},
+			notWant: []string{"give a service a build: section"},
+		},
+		{
+			name:    "named build service",
+			compose: "name: clitest\nservices:\n  api:\n    build: ./app\n  web:\n    build: ./app\n    volumes: [./app:/app]\n",
+			args:    []string{"api"},
+			want:    []string{"none of the services api", "api has a build: section but no bind mount"},
+		},
+		{
+			name:    "image, build and watch off",
+			compose: "name: clitest\nservices:\n  db:\n    image: mysql\n  api:\n    build: ./app\n  web:\n    build: ./app\n    volumes: [./app:/app]\n    x-devd: {watch: false}\n",
+			want:    []string{"api has a build: section", "db has nothing to watch and no debug port", "web has x-devd.watch: false"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := project(t, tc.compose)
+			for _, up := range []bool{false, true} {
+				args := tc.args
+				if up {
+					args = append([]string{"up"}, args...)
+				}
+				code, out := runDevd(t, dir, args...)
+				if code != exitUsage {
+					t.Errorf("devd %q: exit code %d, want %d; output:\n%s", args, code, exitUsage, out)
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(out, w) {
+						t.Errorf("devd %q: output does not mention %q:\n%s", args, w, out)
+					}
+				}
+				for _, w := range tc.notWant {
+					if strings.Contains(out, w) {
+						t.Errorf("devd %q: output mentions %q:\n%s", args, w, out)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestUnreachableEngineNamesAddress(t *testing.T) {
 	sock := unreachableEngine(t)
 	dir := project(t, validCompose)
