@@ -30,6 +30,9 @@ func Load(ctx context.Context, opts Options, log hclog.Logger) (*Project, error)
 // fields (`devd up` reads the entrypoint, command and ports). Warnings from compose-go and from
 // deriving the rules are logged to log; nil discards them.
 //
+// As in Compose, the services named in opts.Services are enabled with their
+// profiles.
+//
 // Configuration errors are *ConfigError; when no Compose file is found, the
 // error wraps ErrNoComposeFile. LoadModel may be called from several
 // goroutines.
@@ -77,6 +80,12 @@ func LoadModel(ctx context.Context, opts Options, log hclog.Logger) (*Project, *
 			return nil, nil, fmt.Errorf("loading compose project: %w", ctxErr)
 		}
 		return nil, nil, loadError(err, po.ConfigPaths, po.WorkingDir)
+	}
+	// As `docker compose up SERVICE` does, a service named on the command
+	// line is enabled with its profiles.
+	project, err = project.WithServicesEnabled(opts.Services...)
+	if err != nil {
+		return nil, nil, &ConfigError{Message: err.Error(), Err: err}
 	}
 
 	services, warnings, err := Derive(project, opts.Services, ReadIgnoreFile)

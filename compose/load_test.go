@@ -307,10 +307,14 @@ services:
 		{name: "variable", opts: Options{Environ: []string{"COMPOSE_PROFILES=jobs,tools"}}, want: []string{"admin", "api", "worker"}},
 		{name: "flag replaces COMPOSE_PROFILES", opts: Options{Profiles: []string{"tools"}, Environ: []string{"COMPOSE_PROFILES=jobs"}}, want: []string{"admin", "api"}},
 		{name: "all", opts: Options{Profiles: []string{"*"}}, want: []string{"admin", "api", "worker"}},
+		// As with `docker compose up worker`, naming a service enables its
+		// profiles.
+		{name: "named service in a profile not enabled", opts: Options{Services: []string{"worker"}}, want: []string{"worker"}},
+		{name: "named services with and without profiles", opts: Options{Services: []string{"admin", "api"}}, want: []string{"admin", "api"}},
 		{
-			name:    "named service in disabled profile",
-			opts:    Options{Services: []string{"worker"}},
-			wantErr: `service "worker" is in profile "jobs", which is not enabled: pass --profile jobs`,
+			name:    "unknown named service",
+			opts:    Options{Services: []string{"wrker"}},
+			wantErr: `unknown service "wrker"; the project's services are api (and admin, worker in profiles not enabled)`,
 		},
 	}
 	for _, tt := range tests {
