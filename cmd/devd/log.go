@@ -32,7 +32,7 @@ func newLoggerTo(level string, jsonFormat bool, out, term io.Writer) (hclog.Logg
 		}
 	}
 	if !valid {
-		return nil, fmt.Errorf("invalid log level %q: use one of %s", level, strings.Join(logLevels, ", "))
+		return nil, fmt.Errorf("invalid --log-level (or DEVD_LOG_LEVEL) %q: use one of %s", level, strings.Join(logLevels, ", "))
 	}
 
 	color := hclog.ColorOff

@@ -61,6 +61,7 @@ func TestBadInputExitsWithMessage(t *testing.T) {
 		name    string
 		compose string // empty: no compose file at all
 		args    []string
+		env     map[string]string
 		code    int
 		want    []string
 	}{
@@ -142,6 +143,13 @@ func TestBadInputExitsWithMessage(t *testing.T) {
 			want:    []string{"loud", "trace, debug, info, warn, error"},
 		},
 		{
+			name:    "invalid log level in the environment",
+			compose: validCompose,
+			env:     map[string]string{"DEVD_LOG_LEVEL": "bogus"},
+			code:    exitUsage,
+			want:    []string{"DEVD_LOG_LEVEL", `"bogus"`, "trace, debug, info, warn, error"},
+		},
+		{
 			name:    "poll interval too short",
 			compose: validCompose,
 			args:    []string{"--poll", "10ms"},
@@ -172,6 +180,9 @@ func TestBadInputExitsWithMessage(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
 			dir := t.TempDir()
 			if tc.compose != "" {
 				dir = project(t, tc.compose)
