@@ -15,6 +15,9 @@ import (
 // level string into Info silently, so devd checks the value itself.
 var logLevels = []string{"trace", "debug", "info", "warn", "error"}
 
+// jsonTimeFormat is the format of @timestamp in JSON logs.
+const jsonTimeFormat = time.RFC3339Nano
+
 // newLogger builds devd's root logger. Colour is used only on a terminal
 // and never when NO_COLOR is set.
 func newLogger(level string, jsonFormat bool, out io.Writer) (hclog.Logger, error) {
@@ -42,7 +45,7 @@ func newLoggerTo(level string, jsonFormat bool, out, term io.Writer) (hclog.Logg
 	// People read the time of day; tools need the date and zone too.
 	timeFormat := "15:04:05.000"
 	if jsonFormat {
-		timeFormat = time.RFC3339Nano
+		timeFormat = jsonTimeFormat
 	}
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "devd",

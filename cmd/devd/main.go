@@ -85,7 +85,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	if jsonLogs(args) {
 		// Keep every line of output one JSON object.
-		data, _ := json.Marshal(map[string]string{"@level": "error", "@module": "devd", "@message": "devd cannot go on", "error": err.Error()})
+		data, _ := json.Marshal(map[string]string{
+			"@level": "error", "@module": "devd", "@message": "devd cannot go on", "error": err.Error(),
+			"@timestamp": time.Now().Format(jsonTimeFormat),
+		})
 		fmt.Fprintf(stderr, "%s\n", data)
 	} else {
 		fmt.Fprintf(stderr, "devd: %v\n", err)

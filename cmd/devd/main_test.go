@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runDevd runs the command in-process in dir and returns its exit code
@@ -355,6 +357,28 @@ func TestSecondDevdNamesTheFirst(t *testing.T) {
 		if strings.Contains(out, addr) {
 			t.Errorf("devd %q: output blames the listen address:\n%s", args, out)
 		}
+	}
+}
+
+// Under --log-json an error that stops devd at start is a JSON line with
+// the fields of every other log line.
+func TestStartErrorIsJSONWithTimestamp(t *testing.T) {
+	unreachableEngine(t)
+	dir := project(t, validCompose)
+	code, out := runDevd(t, dir, "--log-json", "nosuchservice")
+	if code != exitUsage {
+		t.Errorf("exit code %d, want %d; output:\n%s", code, exitUsage, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var entry map[string]string
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &entry); err != nil {
+		t.Fatalf("last line is not a JSON object: %v\n%s", err, out)
+	}
+	if _, err := time.Parse(time.RFC3339Nano, entry["@timestamp"]); err != nil {
+		t.Errorf("@timestamp %q: %v", entry["@timestamp"], err)
+	}
+	if entry["@level"] != "error" || !strings.Contains(entry["error"], "nosuchservice") {
+		t.Errorf("entry = %v, want an error naming the service", entry)
 	}
 }
 
