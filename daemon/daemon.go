@@ -179,8 +179,14 @@ func (d *Daemon) firstProcessWarning(service string) bool {
 	return true
 }
 
+// logUnapplied warns about the file changes that devd stops without
+// applying. Work that no file changed, such as the comparison with a
+// container that has not started, loses nothing and is not reported.
 func logUnapplied(log hclog.Logger, pending []plan.Work) {
 	for _, w := range pending {
+		if w.PathCount == 0 && len(w.Changes) == 0 {
+			continue
+		}
 		log.Warn("stopping with changes not applied to the containers yet", "service", w.Service, "path_count", w.PathCount)
 	}
 }
