@@ -100,6 +100,13 @@ func runUp(ctx context.Context, opts *rootOptions, f upFlags, services []string,
 	if _, err := plan.Compile(project.Services); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
+	endpoint, err := engine.ResolveEndpoint(os.Getenv)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if err := checkLocalEngine(endpoint); err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
 	// Another devd for the project holds its debug ports, and building
 	// and starting the stack under it would disturb it: the lock comes
 	// first.
@@ -112,13 +119,6 @@ func runUp(ctx context.Context, opts *rootOptions, f upFlags, services []string,
 		return &exitError{code: exitUsage, err: err}
 	}
 
-	endpoint, err := engine.ResolveEndpoint(os.Getenv)
-	if err != nil {
-		return &exitError{code: exitUnreachable, err: err}
-	}
-	if err := checkLocalEngine(endpoint); err != nil {
-		return &exitError{code: exitUsage, err: err}
-	}
 	eng, err := engine.Connect(ctx, endpoint)
 	if err != nil {
 		return &exitError{code: exitUnreachable, err: err}

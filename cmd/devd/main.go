@@ -269,6 +269,13 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 		return &exitError{code: exitUsage, err: err}
 	}
 
+	// Which engine to use is configuration too: a Docker context that
+	// does not exist is a configuration error, not an unreachable engine.
+	endpoint, err := engine.ResolveEndpoint(os.Getenv)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+
 	// One devd per project: the control socket is also the lock. It comes
 	// before the debug ports, which a devd already running holds.
 	if lock == nil {
@@ -292,10 +299,6 @@ func runDaemonWithProject(ctx context.Context, opts *rootOptions, project *compo
 		dashboardURL = "http://" + dashboardLn.Addr().String() + "/"
 	}
 
-	endpoint, err := engine.ResolveEndpoint(os.Getenv)
-	if err != nil {
-		return &exitError{code: exitUnreachable, err: err}
-	}
 	eng, err := engine.Connect(ctx, endpoint)
 	if err != nil {
 		return &exitError{code: exitUnreachable, err: err}

@@ -301,12 +301,16 @@ func TestUnknownContextIsReported(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	dir := project(t, validCompose)
 
-	code, out := runDevd(t, dir)
-	if code != exitUnreachable {
-		t.Errorf("exit code %d, want %d; output:\n%s", code, exitUnreachable, out)
-	}
-	if !strings.Contains(out, "no-such-context") {
-		t.Errorf("output does not name the context:\n%s", out)
+	// A context that does not exist is a configuration error, not an
+	// unreachable engine.
+	for _, args := range [][]string{nil, {"up"}} {
+		code, out := runDevd(t, dir, args...)
+		if code != exitUsage {
+			t.Errorf("devd %q: exit code %d, want %d; output:\n%s", args, code, exitUsage, out)
+		}
+		if !strings.Contains(out, "no-such-context") {
+			t.Errorf("devd %q: output does not name the context:\n%s", args, out)
+		}
 	}
 }
 
