@@ -549,11 +549,22 @@ func (w *worker) restart(ctx context.Context, containers []engine.Container, wor
 	w.publish(event.Event{Type: event.RestartStarted, Reason: reason, Paths: work.Reasons})
 	start := time.Now()
 
+	// A restart under way runs to its end when a reload or devd's stop
+	// cancels ctx. Cut short, the engine may still have restarted or
+	// signalled the container, and the work, kept for the next session,
+	// would do it a second time.
+	grace := w.svc.StopGracePeriod
+	if grace <= 0 {
+		grace = supervisor.DefaultGrace
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace+processRestartSlack)
+	defer cancel()
+
 	var errs []error
 	for _, c := range containers {
 		w.markRestart(c.ID, false)
 		w.state.noteProcessRestart(c.ID, time.Now())
-		err := w.restartContainer(ctx, c, restartModeFor(w.svc, c))
+		err := w.restartContainer(rctx, c, restartModeFor(w.svc, c))
 		w.markRestart(c.ID, true)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("restarting %s: %w", c.Name, err))

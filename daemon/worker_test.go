@@ -219,3 +219,28 @@ func TestNoWaitingBeforeFirstListing(t *testing.T) {
 		t.Errorf("%d waiting events once the listing shows no container, want 1", n)
 	}
 }
+
+// TestRestartOutlivesCancel cancels the worker's context while a restart
+// is under way, as a reload does. The restart must end normally, so the
+// work is not kept and the container is not restarted a second time.
+func TestRestartOutlivesCancel(t *testing.T) {
+	c := running("c1", "api")
+	eng := newFakeEngine(c)
+	hold := eng.holdRestarts()
+	svc := compose.Service{Name: "api", Watch: true, Restart: compose.RestartMode{Kind: compose.RestartSignal, Signal: "SIGHUP"}}
+	w := newWorker(svc, nil, eng, nil, hclog.NewNullLogger(), event.NewBus(100), nil)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.restart(ctx, []engine.Container{c}, restartWork("a.js")) }()
+	<-eng.restarting
+	cancel()
+	close(hold)
+
+	if err := <-done; err != nil {
+		t.Errorf("restart cut short by the cancel: %v", err)
+	}
+	if n := eng.restartCount(); n != 1 {
+		t.Errorf("signals sent = %d, want 1", n)
+	}
+}
