@@ -401,17 +401,18 @@ func (e *permanentError) Unwrap() error { return e.err }
 // the sync is repeated there, which is harmless because the host state is
 // what is copied.
 func (w *worker) apply(ctx context.Context, work plan.Work) error {
-	if work.Rebuild {
-		// The recreated containers start from the new image, and their
-		// start reconciles the synced folders: the rest of the work is moot.
-		return w.rebuild(ctx, work)
-	}
-
 	containers := w.reg.Running(w.svc.Name)
 	if len(containers) == 0 && !w.reg.Listed() {
 		// Work carried over a reload comes before the new registry's first
 		// listing, which wakes the worker again.
 		return errNoContainer
+	}
+	if work.Rebuild && (len(containers) > 0 || len(w.crashedContainers()) > 0) {
+		// The recreated containers start from the new image, and their
+		// start reconciles the synced folders: the rest of the work is moot.
+		// A service stopped on purpose keeps the rebuild until it runs
+		// again, because docker compose up would start it.
+		return w.rebuild(ctx, work)
 	}
 	if len(containers) == 0 {
 		if crashed := w.crashedContainers(); len(crashed) > 0 && !work.Revived && (work.Restart || len(work.Changes) > 0 || work.Build) {

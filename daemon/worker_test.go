@@ -244,3 +244,18 @@ func TestRestartOutlivesCancel(t *testing.T) {
 		t.Errorf("signals sent = %d, want 1", n)
 	}
 }
+
+// TestRebuildWaitsForStoppedService checks that a rebuild of a service
+// stopped on purpose is kept until it runs: docker compose up would start
+// it again.
+func TestRebuildWaitsForStoppedService(t *testing.T) {
+	stopped := engine.Container{ID: "c1", Name: "api-1", Service: "api", Number: 1, State: "exited"}
+	eng := newFakeEngine(stopped)
+	w, reg := startWorker(t, eng)
+	waitUntil(t, "the registry to list the containers", reg.Listed)
+
+	err := w.apply(context.Background(), plan.Work{Service: "api", Rebuild: true, Reasons: []string{"package.json"}, PathCount: 1})
+	if !errors.Is(err, errNoContainer) {
+		t.Errorf("apply of a rebuild for a stopped service = %v, want errNoContainer", err)
+	}
+}
