@@ -71,6 +71,10 @@ func socketFile(dir, project string) (string, error) {
 // have been made by another user to catch devd's socket.
 func ensurePrivateDir(dir string) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		if runtime := os.Getenv("XDG_RUNTIME_DIR"); errors.Is(err, os.ErrNotExist) && runtime != "" {
+			return fmt.Errorf("creating the control socket folder: XDG_RUNTIME_DIR is %s, which does not exist: "+
+				"create it with mode 0700 or unset XDG_RUNTIME_DIR", runtime)
+		}
 		return fmt.Errorf("creating the control socket folder: %w", err)
 	}
 	if err := checkPrivateDir(dir); err != nil {

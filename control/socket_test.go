@@ -340,3 +340,15 @@ func TestDialWithoutDevd(t *testing.T) {
 		}
 	}
 }
+
+func TestListenMissingRuntimeDir(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "gone")
+	t.Setenv("XDG_RUNTIME_DIR", missing)
+	_, _, err := control.Listen("proj")
+	if err == nil {
+		t.Fatal("Listen with a missing XDG_RUNTIME_DIR succeeded")
+	}
+	if !strings.Contains(err.Error(), "XDG_RUNTIME_DIR is "+missing+", which does not exist") {
+		t.Errorf("error = %q, want it to name XDG_RUNTIME_DIR and %s", err, missing)
+	}
+}

@@ -74,6 +74,10 @@ func TestUpEndToEnd(t *testing.T) {
 	if nodeImage == "" {
 		nodeImage = "devd-local/node:20"
 	}
+	// The system creates the runtime folder for a login; here the test does.
+	if err := os.Mkdir(filepath.Join(tmp, "runtime"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	env := append(os.Environ(),
 		"COMPOSE_PROJECT_NAME="+project,
 		"DEVD_NODE_IMAGE="+nodeImage,
