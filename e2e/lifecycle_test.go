@@ -72,14 +72,7 @@ func TestComposeEditReloadsRules(t *testing.T) {
 	// restart: none keeps syncing but no longer restarts.
 	writeFile(t, override, string(original)+"    x-devd:\n      restart: none\n")
 	d.waitLog("configuration reloaded", nil)
-	settle(t, d, "notification")
-	before := d.countLogs("restarting", map[string]string{"service": "notification"})
-	writeFile(t, filepath.Join(root, "lib", "reloaded.js"), "1\n")
-	waitConverged(t, root, id, appDir, "node_modules")
-	settle(t, d, "notification")
-	if n := d.countLogs("restarting", map[string]string{"service": "notification"}) - before; n != 0 {
-		t.Errorf("notification restarted %d times under restart: none", n)
-	}
+	before := syncWithoutRestart(t, d, root, id, "lib/reloaded.js")
 
 	// An invalid file is reported and the rules in force stay.
 	writeFile(t, override, string(original)+"    x-devd:\n      restart: [broken\n")
@@ -119,15 +112,23 @@ func TestEnvFileEditReloadsRules(t *testing.T) {
 	waitFor(t, changeTimeout, "a reload after the .env was written", func() bool {
 		return d.countLogs("configuration reloaded", nil) > reloads
 	})
-	settle(t, d, "notification")
+	syncWithoutRestart(t, d, root, id, "lib/from-env.js")
+}
 
+// syncWithoutRestart writes a file under notification's folder and checks
+// that it reaches the container with no restart, as restart: none expects.
+// It returns the count of restarts logged before the write.
+func syncWithoutRestart(t *testing.T, d *devdProcess, root, id, rel string) int {
+	t.Helper()
+	settle(t, d, "notification")
 	before := d.countLogs("restarting", map[string]string{"service": "notification"})
-	writeFile(t, filepath.Join(root, "lib", "from-env.js"), "1\n")
+	writeFile(t, filepath.Join(root, filepath.FromSlash(rel)), "1\n")
 	waitConverged(t, root, id, appDir, "node_modules")
 	settle(t, d, "notification")
 	if n := d.countLogs("restarting", map[string]string{"service": "notification"}) - before; n != 0 {
-		t.Errorf("notification restarted %d times after .env set restart: none", n)
+		t.Errorf("notification restarted %d times for %s under restart: none", n, rel)
 	}
+	return before
 }
 
 func TestSelfWritingServiceStopsLooping(t *testing.T) {
