@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"os"
+	"regexp"
+	"slices"
 	"sync"
 
 	"github.com/devdtool/devd/control"
@@ -50,13 +52,14 @@ func terminalWidth(f *os.File) int {
 func startTerminal(bus *event.Bus, console *control.Console, log hclog.Logger, opts *rootOptions) (stop func()) {
 	sub := bus.Subscribe(terminalBuffer)
 	out := log.Named("output")
+	hideSupervisor := !levelShows(opts.effectiveLogLevel(), "info")
 
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for e := range sub.C() {
-			if e.Type == event.Output && opts.noOutput {
+			if e.Type == event.Output && (opts.noOutput || hideSupervisor && supervisorDetail(e.Text)) {
 				continue
 			}
 			if !opts.logJSON {
@@ -73,4 +76,20 @@ func startTerminal(bus *event.Bus, console *control.Console, log hclog.Logger, o
 		sub.Close()
 		wg.Wait()
 	}
+}
+
+// supervisorLine matches an info, debug or trace line that devd's
+// supervisor writes to its container's output in hclog's text format.
+var supervisorLine = regexp.MustCompile(`\[(TRACE|DEBUG|INFO)\]\s+devd\.supervisor[.:]`)
+
+// supervisorDetail reports whether a line of a container's output is the
+// supervisor's own detail rather than the service's output. It is shown
+// only at a log level that shows devd's info lines.
+func supervisorDetail(line string) bool {
+	return supervisorLine.MatchString(line)
+}
+
+// levelShows reports whether a log at level shows entries of level want.
+func levelShows(level, want string) bool {
+	return slices.Index(logLevels, level) <= slices.Index(logLevels, want)
 }
