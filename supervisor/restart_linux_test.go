@@ -148,6 +148,9 @@ func TestQueuedRestartsGiveOneMoreStart(t *testing.T) {
 	if queued[0].PID != queued[1].PID || queued[0].PID == res1.PID {
 		t.Fatalf("queued restarts got pids %d and %d, the first %d: want one shared new start", queued[0].PID, queued[1].PID, res1.PID)
 	}
+	// The ready check can see the port open before node's "serving" line
+	// has come through the pipe, so wait for the line before counting.
+	s.waitOutput("serving", 3)
 	if n := strings.Count(s.out.String(), "serving"); n != 3 {
 		t.Fatalf("%d starts, want 3 (the first, one per restart round)", n)
 	}
