@@ -2,6 +2,9 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +14,8 @@ import (
 	"github.com/devdtool/devd/engine"
 	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/plan"
+	"github.com/devdtool/devd/supervisor"
+	"github.com/devdtool/devd/up"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -80,5 +85,73 @@ func TestSignalRestartCountsAsProcessStart(t *testing.T) {
 	}
 	if !restart {
 		t.Error("a new devd does not restart for a file changed after the container started")
+	}
+}
+
+// TestSupervisedStartCountsAsProcessStart checks that under devd's
+// supervisor a freshly started devd compares watched files with the
+// command's start that the supervisor reports, not the container's.
+func TestSupervisedStartCountsAsProcessStart(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "server.js"), []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := running("0123456789abcdef", "api")
+	c.Project = "proj"
+	c.Labels = map[string]string{supervisorLabel: "1"}
+	c.StartedAt = time.Now().Add(-time.Hour)
+
+	runDir, err := up.RunDir(c.Project, c.Service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("unix", filepath.Join(runDir, c.ID[:12]+".sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	commandStarted := time.Now().Add(time.Minute)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/status" {
+			http.NotFound(w, r)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(supervisor.StatusResult{Running: true, PID: 7, Started: commandStarted})
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	svc := compose.Service{
+		Name:  "api",
+		Watch: true,
+		Triggers: []compose.Trigger{{
+			Source:      compose.SourceBindMount,
+			Action:      compose.ActionRestart,
+			Path:        dir,
+			Target:      "/app",
+			BindMounted: true,
+		}},
+	}
+	rules, err := plan.Compile([]compose.Service{svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorker(svc, rules[0].Rules, newFakeEngine(c), nil, hclog.NewNullLogger(), event.NewBus(100), nil)
+	restart, err := w.reconcile(context.Background(), []engine.Container{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if restart {
+		t.Error("devd restarts for a file older than the command the supervisor started")
+	}
+
+	// The same container without a supervisor compares with its own start.
+	delete(c.Labels, supervisorLabel)
+	restart, err = w.reconcile(context.Background(), []engine.Container{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !restart {
+		t.Error("devd does not restart for a file newer than the container's start")
 	}
 }

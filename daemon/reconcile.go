@@ -177,7 +177,7 @@ func (w *worker) reconcile(ctx context.Context, containers []engine.Container) (
 			w.spaceAgain(c)
 		}
 	}
-	if !restart && w.bindChangedSinceStart(containers) {
+	if !restart && w.bindChangedSinceStart(ctx, containers) {
 		w.log.Info("files changed while devd was not watching; restarting", "container", containers[0].Name)
 		restart = true
 	}
@@ -189,11 +189,16 @@ func (w *worker) reconcile(ctx context.Context, containers []engine.Container) (
 // processes started: the container sees such a file at once, but its
 // process was started before the change, while devd was not watching. A
 // process that devd restarted by signal or through the supervisor counts
-// from that restart, which a configuration reload does not forget.
-func (w *worker) bindChangedSinceStart(containers []engine.Container) bool {
+// from that restart, which a configuration reload does not forget, or,
+// under devd's supervisor, from the start the supervisor reports.
+func (w *worker) bindChangedSinceStart(ctx context.Context, containers []engine.Container) bool {
 	var started time.Time
 	for _, c := range containers {
-		if t := w.state.processStarted(c); started.IsZero() || t.Before(started) {
+		t := w.state.processStarted(c)
+		if s := w.supervisedStart(ctx, c); s.After(t) {
+			t = s
+		}
+		if started.IsZero() || t.Before(started) {
 			started = t
 		}
 	}
@@ -210,4 +215,30 @@ func (w *worker) bindChangedSinceStart(containers []engine.Container) bool {
 		}
 	}
 	return false
+}
+
+// supervisedStartTimeout bounds the status request to a container's
+// supervisor. When it runs out, devd compares with the container's start.
+const supervisedStartTimeout = 2 * time.Second
+
+// supervisedStart returns when the command in a container under devd's
+// supervisor last started, as the supervisor reports it through its
+// socket, or the zero time when the container has no supervisor or it does
+// not respond.
+func (w *worker) supervisedStart(ctx context.Context, c engine.Container) time.Time {
+	if !supervised(c) {
+		return time.Time{}
+	}
+	socket, err := supervisorSocket(c)
+	if err != nil {
+		return time.Time{}
+	}
+	ctx, cancel := context.WithTimeout(ctx, supervisedStartTimeout)
+	defer cancel()
+	st, err := supervisor.NewSocketClient(socket).Status(ctx)
+	if err != nil {
+		w.log.Debug("supervisor status unavailable; comparing with the container's start", "container", c.Name, "error", err)
+		return time.Time{}
+	}
+	return st.Started
 }

@@ -131,15 +131,24 @@ func (w *worker) restartProcess(ctx context.Context, c engine.Container) error {
 }
 
 func (w *worker) restartThroughSocket(ctx context.Context, c engine.Container) (supervisor.RestartResult, error) {
-	if len(c.ID) < 12 {
-		return supervisor.RestartResult{}, fmt.Errorf("container id %q is too short", c.ID)
-	}
-	dir, err := up.RunDir(c.Project, c.Service)
+	socket, err := supervisorSocket(c)
 	if err != nil {
 		return supervisor.RestartResult{}, err
 	}
-	socket := filepath.Join(dir, c.ID[:12]+".sock")
 	return supervisor.NewSocketClient(socket).Restart(ctx)
+}
+
+// supervisorSocket returns the host path of the control socket of the
+// supervisor in a container.
+func supervisorSocket(c engine.Container) (string, error) {
+	if len(c.ID) < 12 {
+		return "", fmt.Errorf("container id %q is too short", c.ID)
+	}
+	dir, err := up.RunDir(c.Project, c.Service)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, c.ID[:12]+".sock"), nil
 }
 
 func (w *worker) restartThroughExec(ctx context.Context, c engine.Container) (supervisor.RestartResult, error) {
