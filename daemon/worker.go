@@ -485,6 +485,11 @@ func (w *worker) sync(ctx context.Context, containers []engine.Container, work p
 			continue
 		}
 		res, err := filesync.Apply(ctx, w.files(ctx, c, treeRoots(changes)), c.ID, changes, w.owner(ctx, c), w.log)
+		if err != nil && ctx.Err() != nil {
+			// A reload or devd's stop cut the copy short. The work is kept,
+			// and copying it again is harmless, so this is no failure.
+			return ctx.Err()
+		}
 		if err != nil {
 			// Ask the supervisor again next time: it may have restarted.
 			w.forgetFiles(c.ID)

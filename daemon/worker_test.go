@@ -3,6 +3,8 @@ package daemon
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/devdtool/devd/engine"
 	"github.com/devdtool/devd/event"
 	"github.com/devdtool/devd/plan"
+	filesync "github.com/devdtool/devd/sync"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -257,5 +260,36 @@ func TestRebuildWaitsForStoppedService(t *testing.T) {
 	err := w.apply(context.Background(), plan.Work{Service: "api", Rebuild: true, Reasons: []string{"package.json"}, PathCount: 1})
 	if !errors.Is(err, errNoContainer) {
 		t.Errorf("apply of a rebuild for a stopped service = %v, want errNoContainer", err)
+	}
+}
+
+// TestSyncCutShortIsNoFailure cancels the context of a copy, as a reload
+// does. The work is kept for the next session, so no failure is reported.
+func TestSyncCutShortIsNoFailure(t *testing.T) {
+	c := running("c1", "api")
+	eng := newFakeEngine(c)
+	bus := event.NewBus(100)
+	svc := compose.Service{Name: "api", Watch: true}
+	w := newWorker(svc, nil, eng, nil, hclog.NewNullLogger(), bus, nil)
+
+	root := t.TempDir()
+	p := filepath.Join(root, "a.js")
+	if err := os.WriteFile(p, []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree := &filesync.Tree{HostRoot: root, ContainerRoot: "/app"}
+	work := plan.Work{Service: "api", Changes: []filesync.Change{{Tree: tree, HostPath: p}}, Reasons: []string{"a.js"}, PathCount: 1}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	eng.failCopies(context.Canceled)
+	err := w.sync(ctx, []engine.Container{c}, work)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("sync with a cancelled context = %v, want context.Canceled", err)
+	}
+	for _, e := range bus.History() {
+		if e.Type == event.SyncFailed {
+			t.Errorf("a copy cut short by a cancel was reported as failed: %s", e.Error)
+		}
 	}
 }
