@@ -423,6 +423,11 @@ func (w *worker) apply(ctx context.Context, work plan.Work) error {
 			}
 			return w.revive(ctx, crashed, work)
 		}
+		if work.PathCount == 0 {
+			// Only a comparison with the host waits, which the container's
+			// start brings anyway: nothing to report.
+			return errNoContainer
+		}
 		w.mu.Lock()
 		first := !w.waiting
 		w.waiting = true

@@ -293,3 +293,29 @@ func TestSyncCutShortIsNoFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestNoWaitingWithoutChanges checks that the comparison devd makes at
+// start does not say changes wait when a service is stopped: there are
+// none.
+func TestNoWaitingWithoutChanges(t *testing.T) {
+	eng := newFakeEngine()
+	bus := event.NewBus(100)
+	reg := newRegistry(eng, "proj", hclog.NewNullLogger(), func(*engine.Event) {}, nil)
+	svc := compose.Service{Name: "api", Watch: true}
+	w := newWorker(svc, nil, eng, reg, hclog.NewNullLogger(), bus, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); reg.run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitUntil(t, "the registry to list the containers", reg.Listed)
+
+	err := w.apply(context.Background(), plan.Work{Service: "api", Reconcile: true, Requested: "devd compared the containers with the host"})
+	if !errors.Is(err, errNoContainer) {
+		t.Fatalf("apply with no container = %v, want errNoContainer", err)
+	}
+	for _, e := range bus.History() {
+		if e.Type == event.ContainerWaiting {
+			t.Errorf("a comparison with no changed path reported waiting changes: %+v", e)
+		}
+	}
+}
