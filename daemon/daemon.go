@@ -65,6 +65,11 @@ type Daemon struct {
 	// processWarned contains the services already warned that their process
 	// restarts fall back to container restarts; guarded by mu.
 	processWarned map[string]bool
+
+	// outputFrom is when the last session stopped following the
+	// containers' output, so the next one goes on from there; zero before
+	// the first session ends. Used by Run's goroutine only.
+	outputFrom time.Time
 }
 
 // New returns a daemon for a loaded project. The project must already be

@@ -22,6 +22,7 @@ type fakeEngine struct {
 	copied     []string           // guarded by mu; entry names of the last archive accepted
 	subscribes int                // guarded by mu
 	failNext   int                // guarded by mu; Events streams that fail at once
+	follows    []time.Time        // guarded by mu; since of each FollowLogs call
 	hold       chan struct{}      // guarded by mu; non-nil: restarts wait for it
 	restarting chan struct{}      // receives one value as each restart begins
 	events     chan engine.Event
@@ -175,6 +176,16 @@ func (f *fakeEngine) Exec(ctx context.Context, id string, cmd []string, opts eng
 func (f *fakeEngine) HostCanReachContainerIPs() bool { return true }
 
 func (f *fakeEngine) FollowLogs(ctx context.Context, id string, since time.Time, line func(stream string, text []byte)) error {
+	f.mu.Lock()
+	f.follows = append(f.follows, since)
+	f.mu.Unlock()
 	<-ctx.Done()
 	return nil
+}
+
+// followedSince returns the since times of every FollowLogs call so far.
+func (f *fakeEngine) followedSince() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Time(nil), f.follows...)
 }

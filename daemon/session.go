@@ -79,7 +79,12 @@ func (s *session) run(ctx context.Context, carried []plan.Work) (*compose.Projec
 	var wg sync.WaitGroup
 	s.ctx = ctx
 	s.output = newOutputFollower(s.eng, s.d.bus, s.log.Named("output"))
+	if !s.d.outputFrom.IsZero() {
+		// Output written while the configuration reloaded is shown too.
+		s.output.started = s.d.outputFrom
+	}
 	defer func() {
+		s.d.outputFrom = time.Now()
 		cancel()
 		wg.Wait()
 		s.output.wait()
