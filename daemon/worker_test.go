@@ -120,9 +120,11 @@ func TestRegistryReconnectsAfterStreamFailure(t *testing.T) {
 	eng.setContainers(running("c1", "api"))
 
 	_, reg := startWorker(t, eng)
-	if n := eng.subscribeCount(); n < 3 {
-		t.Errorf("subscribed %d times, want 3: two failures, then a stream that works", n)
-	}
+	// The registry counts as connected for a moment before it reads a
+	// failed stream's error, so startWorker may return before the retries.
+	waitUntil(t, "two failed streams, then one that works", func() bool {
+		return eng.subscribeCount() >= 3 && reg.Connected()
+	})
 	if got := reg.Running("api"); len(got) != 1 || got[0].ID != "c1" {
 		t.Errorf("Running(api) after reconnect = %v, want c1", got)
 	}
