@@ -23,33 +23,12 @@ import (
 // the container started, but before devd signalled its process, does not
 // look unapplied again to the worker of a reloaded configuration.
 func TestSignalRestartCountsAsProcessStart(t *testing.T) {
-	dir := t.TempDir()
 	c := running("c1", "api")
 	c.StartedAt = time.Now().Add(-time.Hour)
-	if err := os.WriteFile(filepath.Join(dir, "server.js"), []byte("1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-
-	svc := compose.Service{
-		Name:       "api",
-		Watch:      true,
-		Restart:    compose.RestartMode{Kind: compose.RestartSignal, Signal: "SIGHUP"},
-		RestartSet: true,
-		Triggers: []compose.Trigger{{
-			Source:      compose.SourceBindMount,
-			Action:      compose.ActionRestart,
-			Path:        dir,
-			Target:      "/app",
-			BindMounted: true,
-		}},
-	}
-	rules, err := plan.Compile([]compose.Service{svc})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, rules := bindMountedService(t, compose.RestartMode{Kind: compose.RestartSignal, Signal: "SIGHUP"})
 	eng := newFakeEngine(c)
 	newWorkerOn := func(state *serviceState) *worker {
-		return newWorker(svc, rules[0].Rules, eng, nil, hclog.NewNullLogger(), event.NewBus(100), state)
+		return newWorker(svc, rules, eng, nil, hclog.NewNullLogger(), event.NewBus(100), state)
 	}
 	ctx := context.Background()
 	state := &serviceState{}
@@ -93,10 +72,6 @@ func TestSignalRestartCountsAsProcessStart(t *testing.T) {
 // command's start that the supervisor reports, not the container's.
 func TestSupervisedStartCountsAsProcessStart(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "server.js"), []byte("1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	c := running("0123456789abcdef", "api")
 	c.Project = "proj"
 	c.Labels = map[string]string{supervisorLabel: "1"}
@@ -121,22 +96,8 @@ func TestSupervisedStartCountsAsProcessStart(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
-	svc := compose.Service{
-		Name:  "api",
-		Watch: true,
-		Triggers: []compose.Trigger{{
-			Source:      compose.SourceBindMount,
-			Action:      compose.ActionRestart,
-			Path:        dir,
-			Target:      "/app",
-			BindMounted: true,
-		}},
-	}
-	rules, err := plan.Compile([]compose.Service{svc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newWorker(svc, rules[0].Rules, newFakeEngine(c), nil, hclog.NewNullLogger(), event.NewBus(100), nil)
+	svc, rules := bindMountedService(t, compose.RestartMode{})
+	w := newWorker(svc, rules, newFakeEngine(c), nil, hclog.NewNullLogger(), event.NewBus(100), nil)
 	restart, err := w.reconcile(context.Background(), []engine.Container{c})
 	if err != nil {
 		t.Fatal(err)
@@ -154,4 +115,33 @@ func TestSupervisedStartCountsAsProcessStart(t *testing.T) {
 	if !restart {
 		t.Error("devd does not restart for a file newer than the container's start")
 	}
+}
+
+// bindMountedService returns service "api" with one bind-mounted restart
+// trigger over a new folder holding server.js, written now, and its rules.
+// A zero restart mode leaves the mode unset.
+func bindMountedService(t *testing.T, restart compose.RestartMode) (compose.Service, []plan.Rule) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "server.js"), []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	svc := compose.Service{
+		Name:       "api",
+		Watch:      true,
+		Restart:    restart,
+		RestartSet: restart != compose.RestartMode{},
+		Triggers: []compose.Trigger{{
+			Source:      compose.SourceBindMount,
+			Action:      compose.ActionRestart,
+			Path:        dir,
+			Target:      "/app",
+			BindMounted: true,
+		}},
+	}
+	rules, err := plan.Compile([]compose.Service{svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, rules[0].Rules
 }

@@ -186,11 +186,10 @@ func (w *worker) reconcile(ctx context.Context, containers []engine.Container) (
 
 // bindChangedSinceStart reports whether a file that a restarting
 // bind-mount rule watches changed after the oldest of the containers'
-// processes started: the container sees such a file at once, but its
-// process was started before the change, while devd was not watching. A
-// process that devd restarted by signal or through the supervisor counts
-// from that restart, which a configuration reload does not forget, or,
-// under devd's supervisor, from the start the supervisor reports.
+// processes started. Such a file is visible in the container at once, but
+// its process started before the change, while devd was not watching. A
+// process counts from devd's last signal or supervisor restart of it, which
+// a reload keeps, or from the command start its supervisor reports.
 func (w *worker) bindChangedSinceStart(ctx context.Context, containers []engine.Container) bool {
 	var started time.Time
 	for _, c := range containers {

@@ -104,11 +104,7 @@ func (w *worker) restartContainer(ctx context.Context, c engine.Container, mode 
 // costs about a millisecond, or through an exec of the supervisor's client
 // in the container when the socket cannot be reached (Docker Desktop).
 func (w *worker) restartProcess(ctx context.Context, c engine.Container) error {
-	grace := w.svc.StopGracePeriod
-	if grace <= 0 {
-		grace = supervisor.DefaultGrace
-	}
-	ctx, cancel := context.WithTimeout(ctx, grace+processRestartSlack)
+	ctx, cancel := context.WithTimeout(ctx, w.grace()+processRestartSlack)
 	defer cancel()
 
 	res, err := w.restartThroughSocket(ctx, c)
@@ -136,6 +132,15 @@ func (w *worker) restartThroughSocket(ctx context.Context, c engine.Container) (
 		return supervisor.RestartResult{}, err
 	}
 	return supervisor.NewSocketClient(socket).Restart(ctx)
+}
+
+// grace returns how long a stop of the service may take: its
+// stop_grace_period, or the supervisor's default when it has none.
+func (w *worker) grace() time.Duration {
+	if w.svc.StopGracePeriod > 0 {
+		return w.svc.StopGracePeriod
+	}
+	return supervisor.DefaultGrace
 }
 
 // supervisorSocket returns the host path of the control socket of the

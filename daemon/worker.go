@@ -564,11 +564,7 @@ func (w *worker) restart(ctx context.Context, containers []engine.Container, wor
 	// cancels ctx. Cut short, the engine may still have restarted or
 	// signalled the container, and the work, kept for the next session,
 	// would do it a second time.
-	grace := w.svc.StopGracePeriod
-	if grace <= 0 {
-		grace = supervisor.DefaultGrace
-	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace+processRestartSlack)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.grace()+processRestartSlack)
 	defer cancel()
 
 	var errs []error

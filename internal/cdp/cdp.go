@@ -171,7 +171,7 @@ type Conn struct {
 	pending map[int]chan Message // calls waiting for their response, by id
 	events  []Message            // events not yet taken by WaitEvent
 	added   chan struct{}        // closed and replaced when an event is added
-	err     error                // why the connection ended, set before done is closed
+	err     error                // the reason the connection ended, set before done is closed
 }
 
 // read takes every message off the connection until it ends, hands
@@ -315,7 +315,7 @@ func (c *Conn) write(ctx context.Context, v any) error {
 
 // WaitEvent returns the params of the first event named method, whether
 // it arrived before the call or arrives later. It drops the events that
-// came before that one, so a later wait sees only newer events.
+// came before that one, so a later wait finds only newer events.
 func (c *Conn) WaitEvent(ctx context.Context, method string) (json.RawMessage, error) {
 	for {
 		c.mu.Lock()

@@ -358,7 +358,7 @@ func TestCloseOnEvent(t *testing.T) {
 }
 
 func TestDebuggerHelpers(t *testing.T) {
-	// The fake answers as Node.js does, and pauses right after the
+	// The fake replies as Node.js does, and pauses right after the
 	// breakpoint is set.
 	f := startFake(t, func(conn *websocket.Conn) {
 		for {
