@@ -198,7 +198,9 @@ func (w *Watcher) ensureRoots(report bool) {
 func (w *Watcher) setAnchors(needed map[string][]string, report bool) bool {
 	added := false
 	for dir, roots := range needed {
-		if _, ok := w.anchors[dir]; ok {
+		// A folder removed and created again under the same name lost its
+		// watch with the old inode, so only the same inode counts as watched.
+		if id, ok := w.anchors[dir]; ok && id == dirID(dir) {
 			continue
 		}
 		if err := w.addWatch(dir); err != nil {
