@@ -32,6 +32,10 @@ const (
 	userStopWindow = 15 * time.Second
 	// adviceLogTimeout bounds reading an exited container's output.
 	adviceLogTimeout = 5 * time.Second
+	// adviceLogMargin reaches back before a container's StartedAt when its
+	// output is read. The engine records StartedAt after the process has
+	// started, so a dlv that fails at once can write its lines before it.
+	adviceLogMargin = time.Second
 	// adviceLogReads and adviceLogDelay bound how often, and how far apart,
 	// an exited dlv's output is read while its last lines may be missing.
 	adviceLogReads = 8
@@ -133,7 +137,7 @@ func (w *worker) debuggerAdvice(ctx context.Context, c engine.Container) string 
 	// when the exit is seen: read again a few times before giving up.
 	for attempt := 0; ; attempt++ {
 		var out strings.Builder
-		_ = w.eng.FollowLogs(ctx, c.ID, c.StartedAt, func(_ string, line []byte) {
+		_ = w.eng.FollowLogs(ctx, c.ID, c.StartedAt.Add(-adviceLogMargin), func(_ string, line []byte) {
 			if out.Len() < maxAdviceOutput {
 				out.Write(line)
 				out.WriteByte('\n')
